@@ -1,0 +1,92 @@
+package io.pgamqp;
+
+import akka.Done;
+import akka.actor.CoordinatedShutdown;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.AskPattern;
+import akka.actor.typed.javadsl.Behaviors;
+import com.typesafe.config.Config;
+import io.pgamqp.broker.BrokerCatalog;
+import io.pgamqp.broker.BrokerRegistry;
+import io.pgamqp.broker.BrokerSupervisor;
+import io.pgamqp.config.BridgeSettings;
+import io.pgamqp.config.DatabaseSettings;
+import io.pgamqp.outbox.NotificationListener;
+import io.pgamqp.outbox.OutboxStore;
+import io.pgamqp.outbox.SlickDatabase;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A running bridge: the actor system, the broker registry under it, the LISTEN thread and the database pool. Stopping
+ * it (or SIGTERM, through Akka's CoordinatedShutdown) stops claiming, lets in-flight confirms settle, then closes.
+ */
+public final class Bridge implements AutoCloseable {
+  private final ActorSystem<Void> system;
+
+  private Bridge(ActorSystem<Void> system) {
+    this.system = system;
+  }
+
+  /** Validates the settings (failing with a message naming the key) and starts the bridge. */
+  public static Bridge start(Config config) {
+    DatabaseSettings db = DatabaseSettings.create(config);
+    BridgeSettings settings = BridgeSettings.create(config);
+    SlickDatabase database = SlickDatabase.create(db, "pgamqp-db");
+    BrokerSupervisor.Deps deps =
+        new BrokerSupervisor.Deps(db, settings, new OutboxStore(database), new BrokerCatalog(database));
+    ActorSystem<Void> system = ActorSystem.create(guardian(deps, database), "pgamqp", config);
+    return new Bridge(system);
+  }
+
+  private static Behavior<Void> guardian(BrokerSupervisor.Deps deps, SlickDatabase database) {
+    return Behaviors.setup(ctx -> {
+      ActorRef<BrokerRegistry.Command> registry = ctx.spawn(BrokerRegistry.create(deps), "brokers");
+      NotificationListener listener =
+          new NotificationListener(deps.database(), n -> registry.tell(new BrokerRegistry.Notified(n)));
+      listener.start();
+      ctx.getLog().info("pgamqp bridge started: database {} as {}", deps.database().url(), deps.database().user());
+      CoordinatedShutdown cs = CoordinatedShutdown.get(ctx.getSystem());
+      Duration drain = deps.settings().drainTimeout().plusSeconds(5);
+      cs.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-brokers", () -> {
+        CompletionStage<Done> drained = AskPattern.ask(
+            registry, BrokerRegistry.Drain::new, drain, ctx.getSystem().scheduler());
+        return drained.exceptionally(e -> Done.getInstance());
+      });
+      cs.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-database", () -> {
+        listener.close();
+        database.close();
+        return java.util.concurrent.CompletableFuture.completedFuture(Done.getInstance());
+      });
+      return Behaviors.empty();
+    });
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  /** Stops gracefully and waits until everything is closed. */
+  @Override
+  public void close() {
+    try {
+      CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason())
+          .toCompletableFuture().get(2, TimeUnit.MINUTES);
+    } catch (Exception e) {
+      system.terminate();
+    }
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception ignored) {
+      // terminated or given up; nothing else to release
+    }
+  }
+
+  /** Completes when the actor system has terminated. */
+  public CompletionStage<Done> whenTerminated() {
+    return system.getWhenTerminated();
+  }
+}

@@ -1,0 +1,53 @@
+package io.pgamqp.broker;
+
+import akka.stream.alpakka.amqp.AmqpCredentials;
+import akka.stream.alpakka.amqp.AmqpDetailsConnectionProvider;
+import com.rabbitmq.client.Connection;
+import io.pgamqp.config.BridgeSettings;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Opens the AMQP connection of one broker through Alpakka's connection provider, trying its {@code amqp.broker} rows
+ * in failover order, each with its own credentials and vhost. Automatic recovery is off: a broken connection is
+ * replaced by its {@link BrokerSupervisor}, which also re-applies declarations and restarts the stream in order.
+ * Blocking.
+ */
+final class AmqpConnector {
+  private AmqpConnector() {}
+
+  /** Which endpoint answered, and its connection. */
+  record Opened(BrokerEndpoint endpoint, Connection connection) {}
+
+  static Opened connect(List<BrokerEndpoint> endpoints, BridgeSettings settings) throws Exception {
+    List<String> failures = new ArrayList<>();
+    for (BrokerEndpoint e : endpoints) {
+      AmqpDetailsConnectionProvider provider = AmqpDetailsConnectionProvider.create(e.host(), e.port())
+          .withCredentials(AmqpCredentials.create(e.username(), e.password()))
+          .withVirtualHost(e.vhost())
+          .withAutomaticRecoveryEnabled(false)
+          .withTopologyRecoveryEnabled(false)
+          .withRequestedHeartbeat((int) Math.max(1, settings.amqpHeartbeat().toSeconds()))
+          .withConnectionTimeout((int) settings.amqpConnectTimeout().toMillis())
+          .withHandshakeTimeout((int) Math.max(10_000, settings.amqpConnectTimeout().toMillis()))
+          .withConnectionName("pgamqp broker " + e.brokerId());
+      try {
+        return new Opened(e, provider.get());
+      } catch (Exception ex) {
+        failures.add(e.describe() + ": " + describe(ex));
+      }
+    }
+    throw new Exception(String.join("; ", failures));
+  }
+
+  private static String describe(Throwable t) {
+    String msg = t.getMessage();
+    if (t instanceof com.rabbitmq.client.AuthenticationFailureException) {
+      return "authentication failed (check username and password)";
+    }
+    if (t.getCause() instanceof com.rabbitmq.client.ShutdownSignalException s) {
+      return ConfirmingPublisher.describe(s);
+    }
+    return msg == null ? t.getClass().getSimpleName() : msg;
+  }
+}

@@ -1,0 +1,308 @@
+package io.pgamqp.broker;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.AlreadyClosedException;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.ConfirmListener;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ShutdownSignalException;
+import io.pgamqp.outbox.ExchangeDeclaration;
+import io.pgamqp.outbox.OutboxBatch;
+import io.pgamqp.outbox.OutboxRow;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Date;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentNavigableMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Publishes outbox batches on one AMQP channel in confirm mode and reports, per row, what the broker said.
+ *
+ * <p>Why not Alpakka's {@code AmqpFlow.withConfirm} (4.0.0): it reports a confirm timeout as a rejection (a retry
+ * then duplicates a message that was in fact delivered late), defaults to a 10-message buffer and a 100 ms timeout,
+ * cannot publish {@code mandatory} with a return listener (RabbitMQ acks a returned message, so an unroutable message
+ * would count as sent: silent loss), and cannot tell which message closed the channel. This class keeps what matters
+ * from that design — many messages in flight, {@code multiple=true} acks — and adds the rest. Connections still come
+ * from Alpakka's connection provider ({@link AmqpConnector}).
+ *
+ * <p>Threading: {@link #publish} is called by one stream stage at a time (on the AMQP dispatcher); confirms, returns
+ * and channel shutdown arrive on the client's connection thread. The only shared state is the concurrent maps of
+ * pending messages; each pending message is settled exactly once, by whoever removes it from {@link #pending}.
+ */
+public final class ConfirmingPublisher implements AutoCloseable {
+
+  /** What became of one row. */
+  public enum Outcome {
+    CONFIRMED, RETURNED, NACKED, TIMED_OUT, FAILED, NOT_SENT, DECLARED, DECLARE_FAILED
+  }
+
+  /** A batch and, per row (same index), its outcome and the reason when not confirmed. Immutable once completed. */
+  public record Published(OutboxBatch batch, Outcome[] outcomes, String[] reasons) {}
+
+  private static final Pattern NO_EXCHANGE = Pattern.compile("no exchange '(.*)' in vhost");
+
+  private final Channel channel;
+  private final Connection connection;
+  private final Duration confirmTimeout;
+  private final ConcurrentSkipListMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
+  private final ConcurrentHashMap<String, Pending> byMessageId = new ConcurrentHashMap<>();
+  private volatile String closedReason;
+
+  private ConfirmingPublisher(Connection connection, Channel channel, Duration confirmTimeout) {
+    this.connection = connection;
+    this.channel = channel;
+    this.confirmTimeout = confirmTimeout;
+  }
+
+  /** Opens a confirm-mode channel on {@code connection}. Blocking: call on the blocking dispatcher. */
+  public static ConfirmingPublisher open(Connection connection, Duration confirmTimeout) throws IOException {
+    Channel channel = connection.createChannel();
+    ConfirmingPublisher p = new ConfirmingPublisher(connection, channel, confirmTimeout);
+    channel.confirmSelect();
+    channel.addConfirmListener(new ConfirmListener() {
+      @Override
+      public void handleAck(long seq, boolean multiple) {
+        p.confirmed(seq, multiple, true);
+      }
+
+      @Override
+      public void handleNack(long seq, boolean multiple) {
+        p.confirmed(seq, multiple, false);
+      }
+    });
+    // RabbitMQ sends basic.return before the ack of a mandatory message it could not route.
+    channel.addReturnListener(r -> {
+      Pending q = p.byMessageId.get(String.valueOf(r.getProperties().getMessageId()));
+      if (q != null) {
+        q.returned = "unroutable: exchange '" + r.getExchange() + "' has no binding for routing key '"
+            + r.getRoutingKey() + "' (" + r.getReplyCode() + " " + r.getReplyText() + ")";
+      }
+    });
+    channel.addShutdownListener(p::channelClosed);
+    return p;
+  }
+
+  /**
+   * Publishes {@code batch} (and applies its declarations, in order); completes when every row has an outcome.
+   * Never fails: problems become outcomes.
+   */
+  public CompletionStage<Published> publish(OutboxBatch batch, Map<String, ExchangeDeclaration> declarations) {
+    Tracker t = new Tracker(batch);
+    int n = batch.size();
+    for (int i = 0; i < n; i++) {
+      OutboxRow row = batch.rows().get(i);
+      if (row.isDeclaration()) {
+        declare(t, i, row, declarations.get(row.exchange()));
+        continue;
+      }
+      String closed = closedReason;
+      if (closed != null) {
+        t.settle(i, Outcome.NOT_SENT, "channel closed before sending: " + closed);
+        continue;
+      }
+      long seq = channel.getNextPublishSeqNo();
+      Pending p = new Pending(t, i, seq, row.messageId(), row.exchange());
+      t.seqs[i] = seq;
+      pending.put(seq, p);
+      byMessageId.put(row.messageId(), p);
+      try {
+        channel.basicPublish(row.exchange(), row.routingKey(), true, properties(row), body(row));
+      } catch (IOException | AlreadyClosedException e) {
+        if (pending.remove(seq) != null) {
+          settle(p, Outcome.NOT_SENT, "could not send: " + e.getMessage());
+        }
+      }
+    }
+    t.published();
+    if (!t.done.isDone()) {
+      CompletableFuture.delayedExecutor(confirmTimeout.toMillis(), TimeUnit.MILLISECONDS).execute(() -> timeout(t));
+    }
+    return t.done;
+  }
+
+  private void declare(Tracker t, int i, OutboxRow row, ExchangeDeclaration d) {
+    if (d == null) {
+      // The declaration was replaced or removed since it was queued; the current one was applied at connect.
+      t.settle(i, Outcome.DECLARED, null);
+      return;
+    }
+    String error = ExchangeDeclarer.declare(connection, d);
+    t.settle(i, error == null ? Outcome.DECLARED : Outcome.DECLARE_FAILED, error);
+  }
+
+  static AMQP.BasicProperties properties(OutboxRow row) {
+    return new AMQP.BasicProperties.Builder()
+        .deliveryMode(row.deliveryMode() == 1 ? 1 : 2)
+        .contentType(row.contentType())
+        .replyTo(row.replyTo())
+        .correlationId(row.correlationId())
+        .messageId(row.messageId())
+        .timestamp(new Date(row.createdAtMillis()))
+        .build();
+  }
+
+  static byte[] body(OutboxRow row) {
+    return row.body() == null ? new byte[0] : row.body().getBytes(StandardCharsets.UTF_8);
+  }
+
+  private void confirmed(long seq, boolean multiple, boolean ack) {
+    if (multiple) {
+      ConcurrentNavigableMap<Long, Pending> head = pending.headMap(seq, true);
+      for (Long s : head.keySet()) {
+        Pending p = pending.remove(s);
+        if (p != null) {
+          settleConfirm(p, ack);
+        }
+      }
+    } else {
+      Pending p = pending.remove(seq);
+      if (p != null) {
+        settleConfirm(p, ack);
+      }
+    }
+  }
+
+  private void settleConfirm(Pending p, boolean ack) {
+    String returned = p.returned;
+    if (returned != null) {
+      settle(p, Outcome.RETURNED, returned); // acked or (Qpid) nacked: either way it reached no queue
+    } else if (ack) {
+      settle(p, Outcome.CONFIRMED, null);
+    } else {
+      settle(p, Outcome.NACKED, "the broker rejected the message (basic.nack)");
+    }
+  }
+
+  private void timeout(Tracker t) {
+    for (int i = 0; i < t.seqs.length; i++) {
+      long seq = t.seqs[i];
+      if (seq != 0) {
+        Pending p = pending.remove(seq);
+        if (p != null) {
+          settle(p, Outcome.TIMED_OUT, "no publisher confirm within " + confirmTimeout.toMillis() + " ms");
+        }
+      }
+    }
+  }
+
+  /** A channel-level error (e.g. 404 for a missing exchange) is blamed on the one message that caused it. */
+  private void channelClosed(ShutdownSignalException cause) {
+    String reason = describe(cause);
+    closedReason = reason;
+    Long culprit = null;
+    if (!cause.isHardError() && !cause.isInitiatedByApplication()) {
+      Matcher m = NO_EXCHANGE.matcher(reason);
+      String exchange = m.find() ? m.group(1) : null;
+      for (Map.Entry<Long, Pending> e : pending.entrySet()) {
+        if (exchange == null || exchange.equals(e.getValue().exchange)) {
+          culprit = e.getKey();
+          break;
+        }
+      }
+    }
+    for (Long seq : pending.keySet()) {
+      Pending p = pending.remove(seq);
+      if (p != null) {
+        if (seq.equals(culprit)) {
+          settle(p, Outcome.FAILED, reason);
+        } else {
+          settle(p, Outcome.NOT_SENT, "channel closed before the confirm: " + reason);
+        }
+      }
+    }
+  }
+
+  static String describe(ShutdownSignalException cause) {
+    Object reason = cause.getReason();
+    if (reason instanceof AMQP.Channel.Close c) {
+      return c.getReplyText() + " (channel error " + c.getReplyCode() + ")";
+    }
+    if (reason instanceof AMQP.Connection.Close c) {
+      return c.getReplyText() + " (connection error " + c.getReplyCode() + ")";
+    }
+    return String.valueOf(cause.getMessage());
+  }
+
+  private void settle(Pending p, Outcome outcome, String reason) {
+    byMessageId.remove(p.messageId, p);
+    p.tracker.settle(p.index, outcome, reason);
+  }
+
+  /** True while the channel is usable. */
+  public boolean isOpen() {
+    return closedReason == null && channel.isOpen();
+  }
+
+  @Override
+  public void close() {
+    try {
+      if (channel.isOpen()) {
+        channel.close();
+      }
+    } catch (IOException | AlreadyClosedException | java.util.concurrent.TimeoutException ignored) {
+      // closing anyway: the connection's state is the supervisor's concern
+    }
+  }
+
+  private static final class Pending {
+    final Tracker tracker;
+    final int index;
+    final long seq;
+    final String messageId;
+    final String exchange;
+    volatile String returned;
+
+    Pending(Tracker tracker, int index, long seq, String messageId, String exchange) {
+      this.tracker = tracker;
+      this.index = index;
+      this.seq = seq;
+      this.messageId = messageId;
+      this.exchange = exchange;
+    }
+  }
+
+  /** Collects one batch's outcomes; completes {@link #done} when all rows are settled and the batch was sent. */
+  private static final class Tracker {
+    final OutboxBatch batch;
+    final Outcome[] outcomes;
+    final String[] reasons;
+    final long[] seqs;
+    // One extra count for "still publishing", so the batch cannot complete while publish() runs.
+    final AtomicInteger remaining;
+    final CompletableFuture<Published> done = new CompletableFuture<>();
+
+    Tracker(OutboxBatch batch) {
+      this.batch = batch;
+      int n = batch.size();
+      this.outcomes = new Outcome[n];
+      this.reasons = new String[n];
+      this.seqs = new long[n];
+      this.remaining = new AtomicInteger(n + 1);
+    }
+
+    void settle(int i, Outcome outcome, String reason) {
+      outcomes[i] = outcome;
+      reasons[i] = reason;
+      countDown();
+    }
+
+    void published() {
+      countDown();
+    }
+
+    private void countDown() {
+      if (remaining.decrementAndGet() == 0) {
+        done.complete(new Published(batch, outcomes, reasons)); // completion publishes the arrays safely
+      }
+    }
+  }
+}

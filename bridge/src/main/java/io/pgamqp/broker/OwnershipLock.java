@@ -1,0 +1,78 @@
+package io.pgamqp.broker;
+
+import io.pgamqp.config.DatabaseSettings;
+import io.pgamqp.outbox.OutboxStore;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+
+/**
+ * The session-level advisory lock that makes a bridge the only one draining a broker. It lives on a connection of its
+ * own, held open for as long as we own the broker: if that session dies, PostgreSQL releases the lock, another bridge
+ * may take it, and our claim queries (fenced on this session's pid) return nothing more. Blocking; not thread-safe:
+ * used by its supervisor through the blocking dispatcher, one call at a time.
+ */
+final class OwnershipLock implements AutoCloseable {
+  private final Connection connection;
+  private final int pid;
+
+  private OwnershipLock(Connection connection, int pid) {
+    this.connection = connection;
+    this.pid = pid;
+  }
+
+  /** Takes the lock, or returns null when another session holds it. */
+  static OwnershipLock tryAcquire(DatabaseSettings db, int brokerId) throws SQLException {
+    Properties props = new Properties();
+    props.setProperty("user", db.user());
+    if (!db.password().isEmpty()) {
+      props.setProperty("password", db.password());
+    }
+    props.setProperty("ApplicationName", "pgamqp owner of broker " + brokerId);
+    props.setProperty("connectTimeout", String.valueOf(Math.max(1, db.connectTimeout().toSeconds())));
+    props.setProperty("socketTimeout", String.valueOf(Math.max(1, db.socketTimeout().toSeconds())));
+    props.setProperty("tcpKeepAlive", "true");
+    Connection c = DriverManager.getConnection(db.url(), props);
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("select pg_catalog.pg_try_advisory_lock(" + OutboxStore.LOCK_CLASS + ", "
+            + brokerId + "), pg_catalog.pg_backend_pid()")) {
+      rs.next();
+      if (rs.getBoolean(1)) {
+        return new OwnershipLock(c, rs.getInt(2));
+      }
+    } catch (SQLException | RuntimeException e) {
+      c.close();
+      throw e;
+    }
+    c.close();
+    return null;
+  }
+
+  /** The backend pid holding the lock, used to fence claims. */
+  int pid() {
+    return pid;
+  }
+
+  /** True while the lock session answers. */
+  boolean isAlive() {
+    try (Statement st = connection.createStatement()) {
+      st.setQueryTimeout(5);
+      st.execute("select 1");
+      return true;
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      connection.close(); // ends the session, which releases the lock
+    } catch (SQLException ignored) {
+      // the session is gone either way
+    }
+  }
+}

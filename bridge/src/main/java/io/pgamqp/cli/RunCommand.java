@@ -1,0 +1,23 @@
+package io.pgamqp.cli;
+
+import io.pgamqp.Bridge;
+import io.pgamqp.config.PgamqpConfig;
+import sun.misc.Signal;
+
+/** {@code run}: runs the bridge until SIGTERM/SIGINT, then stops gracefully and exits 0. */
+final class RunCommand {
+  private RunCommand() {}
+
+  static int run(String[] args) throws Exception {
+    Bridge bridge = Bridge.start(PgamqpConfig.load());
+    // Handle TERM/INT ourselves so a graceful stop exits 0 (the JVM's default for SIGTERM is 143).
+    for (String name : new String[] {"TERM", "INT"}) {
+      Signal.handle(new Signal(name), s -> new Thread(() -> {
+        bridge.close();
+        System.exit(0);
+      }, "pgamqp-stop").start());
+    }
+    bridge.whenTerminated().toCompletableFuture().join();
+    return 0;
+  }
+}

@@ -1,0 +1,67 @@
+package io.pgamqp.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import java.time.Duration;
+
+/** Reads typed values from a config subtree, turning Typesafe Config errors into {@link ConfigError}s that name the key. */
+final class Settings {
+  private final Config config;
+  private final String prefix;
+
+  Settings(Config config, String prefix) {
+    this.config = config;
+    this.prefix = prefix;
+  }
+
+  String key(String name) {
+    return prefix + "." + name;
+  }
+
+  String string(String name) {
+    try {
+      return config.getString(key(name));
+    } catch (ConfigException e) {
+      throw new ConfigError("setting " + key(name) + ": " + e.getMessage(), e);
+    }
+  }
+
+  int positiveInt(String name) {
+    int value;
+    try {
+      value = config.getInt(key(name));
+    } catch (ConfigException e) {
+      throw new ConfigError("setting " + key(name) + " must be a whole number: " + e.getMessage(), e);
+    }
+    if (value <= 0) {
+      throw new ConfigError("setting " + key(name) + " must be greater than 0, was " + value);
+    }
+    return value;
+  }
+
+  Duration positiveDuration(String name) {
+    Duration value;
+    try {
+      value = config.getDuration(key(name));
+    } catch (ConfigException e) {
+      throw new ConfigError("setting " + key(name) + " must be a duration such as 500ms or 5s: " + e.getMessage(), e);
+    }
+    if (value.isNegative() || value.isZero()) {
+      throw new ConfigError("setting " + key(name) + " must be greater than 0, was " + value);
+    }
+    return value;
+  }
+
+  double fraction(String name) {
+    double value;
+    try {
+      value = config.getDouble(key(name));
+    } catch (ConfigException e) {
+      throw new ConfigError("setting " + key(name) + " must be a number: " + e.getMessage(), e);
+    }
+    if (value < 0 || value >= 1) {
+      throw new ConfigError("setting " + key(name) + " must be in [0, 1), was " + value);
+    }
+    return value;
+  }
+}

@@ -1,0 +1,175 @@
+package io.pgamqp.outbox;
+
+import akka.NotUsed;
+import akka.japi.Pair;
+import akka.stream.javadsl.Source;
+import io.pgamqp.config.BridgeSettings;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Streams one broker's outbox rows in claim batches, only as fast as downstream demands (backpressure: at most one
+ * claim query runs, and none while downstream is saturated, so memory stays bounded by the in-flight window however
+ * large the backlog).
+ *
+ * <p>Rows are claimed in id order after a cursor ({@code broker_id = ? and id > ?}, one index range scan). Rows whose
+ * transaction committed after the cursor passed them are found by {@link LateTransactions}; a fallback query, run only
+ * when nothing is in flight, picks up anything still stranded below the cursor.
+ *
+ * <p>Waking up: while rows keep coming it claims back to back. When the outbox runs dry it re-polls after pauses
+ * growing from {@code idle-poll-min} to {@code idle-poll-max}; then it sets {@code broker_state.bridge_waiting}, so that
+ * publishers NOTIFY it, and sleeps until a {@link Wakeup} signal or {@code fallback-poll}. Publishers thus pay for a
+ * NOTIFY only while the bridge is asleep, i.e. at low load, where it costs nothing that matters.
+ *
+ * <p>Each materialization starts from cursor 0 (the oldest pending row): restarting the stream is how failed rows are
+ * retried in their original order.
+ */
+public final class OutboxSource {
+  private static final Logger log = LoggerFactory.getLogger(OutboxSource.class);
+
+  /** Rows emitted but not yet settled; shared by this source and the settle stage of the same stream only. */
+  public static final class InFlight {
+    private final AtomicInteger rows = new AtomicInteger();
+
+    public void settled(int n) {
+      rows.addAndGet(-n);
+    }
+
+    int get() {
+      return rows.get();
+    }
+
+    void emitted(int n) {
+      rows.addAndGet(n);
+    }
+  }
+
+  private final OutboxStore store;
+  private final int brokerId;
+  private final int ownerPid;
+  private final BridgeSettings settings;
+  private final Wakeup wakeup;
+  private final InFlight inFlight;
+  // Confined to the stream: unfoldAsync runs one step at a time, each step after the previous one completed.
+  private final LateTransactions late = new LateTransactions();
+  private long cursor;
+  private Duration pause;
+  private boolean waiting;
+  private long lastStrandedCheck = System.nanoTime();
+
+  private OutboxSource(
+      OutboxStore store, int brokerId, int ownerPid, BridgeSettings settings, Wakeup wakeup, InFlight inFlight) {
+    this.store = store;
+    this.brokerId = brokerId;
+    this.ownerPid = ownerPid;
+    this.settings = settings;
+    this.wakeup = wakeup;
+    this.inFlight = inFlight;
+    this.pause = settings.idlePollMin();
+  }
+
+  /**
+   * A source of batches for {@code brokerId}, claimed through the advisory-lock session {@code ownerPid}. Completes
+   * never by itself; fails with {@link OutboxOwnershipLost} when the lock is gone, or with the database error.
+   */
+  public static Source<OutboxBatch, NotUsed> create(
+      OutboxStore store, int brokerId, int ownerPid, BridgeSettings settings, Wakeup wakeup, InFlight inFlight) {
+    return Source.lazySource(() -> {
+      OutboxSource s = new OutboxSource(store, brokerId, ownerPid, settings, wakeup, inFlight);
+      return Source.unfoldAsync(s, OutboxSource::next);
+    }).mapMaterializedValue(f -> NotUsed.getInstance());
+  }
+
+  private CompletionStage<Optional<Pair<OutboxSource, OutboxBatch>>> next() {
+    return poll().thenCompose(rows -> {
+      if (!rows.isEmpty()) {
+        pause = settings.idlePollMin();
+        if (waiting) {
+          waiting = false;
+          store.setWaiting(brokerId, false).whenComplete((n, e) -> {
+            if (e != null) {
+              log.warn("broker {}: could not clear bridge_waiting: {}", brokerId, e.getMessage());
+            }
+          });
+        }
+        inFlight.emitted(rows.size());
+        return CompletableFuture.completedFuture(Optional.of(Pair.create(this, new OutboxBatch(rows))));
+      }
+      return idle().thenCompose(x -> next());
+    });
+  }
+
+  private CompletionStage<List<OutboxRow>> poll() {
+    long before = cursor;
+    return store.claim(brokerId, ownerPid, cursor, settings.batchSize()).thenCompose(claim -> {
+      if (!claim.owned()) {
+        throw new OutboxOwnershipLost(brokerId);
+      }
+      List<OutboxRow> rows = claim.rows();
+      if (!rows.isEmpty()) {
+        cursor = rows.get(rows.size() - 1).id();
+      }
+      late.claimed(claim.snapshot(), before, cursor);
+      LateTransactions.Sweep sweep = late.finished(claim.snapshot());
+      if (sweep != null) {
+        return store.sweep(brokerId, sweep).thenApply(swept -> {
+          if (swept.isEmpty()) {
+            return rows;
+          }
+          if (log.isDebugEnabled()) {
+            log.debug("broker {}: {} rows committed after later rows were claimed", brokerId, swept.size());
+          }
+          List<OutboxRow> all = new ArrayList<>(swept.size() + rows.size());
+          all.addAll(swept);
+          all.addAll(rows);
+          return all;
+        });
+      }
+      if (rows.isEmpty() && inFlight.get() == 0 && dueForStrandedCheck()) {
+        return store.stranded(brokerId, cursor, settings.strandedAfter(), settings.batchSize()).thenApply(found -> {
+          found.removeIf(r -> late.tracks(r.tx())); // those are swept once their transaction is seen finished
+          if (!found.isEmpty()) {
+            log.warn("broker {}: found {} stranded rows below the claim cursor; sending them now",
+                brokerId, found.size());
+          }
+          return found;
+        });
+      }
+      return CompletableFuture.completedFuture(rows);
+    });
+  }
+
+  private boolean dueForStrandedCheck() {
+    long now = System.nanoTime();
+    if (now - lastStrandedCheck < settings.fallbackPoll().toNanos()) {
+      return false;
+    }
+    lastStrandedCheck = now;
+    return true;
+  }
+
+  private CompletionStage<Void> idle() {
+    if (pause.compareTo(settings.idlePollMax()) < 0) {
+      Duration p = pause;
+      pause = pause.multipliedBy(2);
+      if (pause.compareTo(settings.idlePollMax()) > 0) {
+        pause = settings.idlePollMax();
+      }
+      return wakeup.await(p);
+    }
+    if (!waiting) {
+      // Ask publishers to notify us, then poll once more before sleeping: a row committed before the flag was
+      // visible to its publisher is found by that poll, not lost until the fallback.
+      waiting = true;
+      return store.setWaiting(brokerId, true).thenApply(n -> null);
+    }
+    return wakeup.await(settings.fallbackPoll());
+  }
+}

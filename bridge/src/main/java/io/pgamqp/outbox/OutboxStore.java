@@ -1,0 +1,228 @@
+package io.pgamqp.outbox;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Every outbox query the bridge runs: claim, sweep, settle (delete / retry / dead-letter) and the wake-up flag. Runs
+ * on the {@link SlickDatabase}'s own threads. Thread-safe (stateless apart from the database handle).
+ */
+public final class OutboxStore {
+
+  /** First key of the two-int advisory lock that marks the owner of a broker ('pgaq'); the second is the broker_id. */
+  public static final int LOCK_CLASS = 0x70676171;
+
+  private static final String COLUMNS =
+      "o.id, o.tx::text, o.kind, o.exchange, o.routing_key, o.body, o.delivery_mode, o.content_type, o.reply_to,"
+          + " o.correlation_id, coalesce(o.message_id, o.id::text),"
+          + " (extract(epoch from o.created_at) * 1000)::bigint, o.attempts";
+
+  // One statement, so the rows and the snapshot belong together. The lock test fences claims: a bridge that lost its
+  // lock session claims nothing more, whatever its actors believe.
+  private static final String CLAIM =
+      "select snap.s::text, own.ok, " + COLUMNS
+          + " from (select pg_catalog.pg_current_snapshot() as s) snap"
+          + " cross join (select exists (select 1 from pg_catalog.pg_locks l where l.locktype = 'advisory'"
+          + "   and l.classid = " + LOCK_CLASS + " and l.objid = ?::oid and l.objsubid = 2 and l.pid = ?"
+          + "   and l.granted) as ok) own"
+          + " left join lateral (select * from amqp.outbox o where own.ok and o.broker_id = ? and o.id > ?"
+          + "   order by o.id limit ?) o on true";
+
+  private static final String SWEEP =
+      "select " + COLUMNS + " from amqp.outbox o where o.broker_id = ? and o.id > ? and o.id <= ?"
+          + " and o.tx = any(?::xid8[]) order by o.id";
+
+  private static final String STRANDED =
+      "select " + COLUMNS + " from amqp.outbox o where o.broker_id = ? and o.id <= ?"
+          + " and o.created_at < now() - ?::interval order by o.id limit ?";
+
+  private static final String DELETE = "delete from amqp.outbox where broker_id = ? and id = any(?)";
+
+  private static final String RETRY =
+      "update amqp.outbox o set attempts = o.attempts + 1, last_error = r.reason"
+          + " from unnest(?::bigint[], ?::text[]) as r(id, reason) where o.broker_id = ? and o.id = r.id";
+
+  private static final String DEAD_LETTER =
+      "with moved as (delete from amqp.outbox o using unnest(?::bigint[], ?::text[]) as r(id, reason)"
+          + "   where o.broker_id = ? and o.id = r.id returning o.*, r.reason)"
+          + " insert into amqp.dead_letter (outbox_id, message_id, broker_id, exchange, routing_key, body,"
+          + "   delivery_mode, content_type, reply_to, correlation_id, created_at, attempts, reason)"
+          + " select id, coalesce(message_id, id::text), broker_id, exchange, routing_key, coalesce(body, ''),"
+          + "   delivery_mode, content_type, reply_to, correlation_id, created_at, attempts + 1, reason from moved";
+
+  private static final String DECLARED =
+      "update amqp.exchange_declaration set status = ?, applied_at = now(), last_error = ?"
+          + " where broker_id = ? and exchange = ?";
+
+  private static final String WAITING = "update amqp.broker_state set bridge_waiting = ? where broker_id = ?";
+
+  /** What one claim saw. */
+  public record Claim(Snapshot snapshot, boolean owned, List<OutboxRow> rows) {}
+
+  private final SlickDatabase db;
+
+  public OutboxStore(SlickDatabase db) {
+    this.db = db;
+  }
+
+  public SlickDatabase database() {
+    return db;
+  }
+
+  /** Claims up to {@code limit} rows of {@code brokerId} after {@code cursor}, if {@code ownerPid} holds its lock. */
+  public CompletionStage<Claim> claim(int brokerId, int ownerPid, long cursor, int limit) {
+    return db.run(c -> {
+      try (PreparedStatement ps = c.prepareStatement(CLAIM)) {
+        ps.setInt(1, brokerId);
+        ps.setInt(2, ownerPid);
+        ps.setInt(3, brokerId);
+        ps.setLong(4, cursor);
+        ps.setInt(5, limit);
+        List<OutboxRow> rows = new ArrayList<>(limit);
+        Snapshot snapshot = null;
+        boolean owned = false;
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            if (snapshot == null) {
+              snapshot = Snapshot.parse(rs.getString(1));
+              owned = rs.getBoolean(2);
+            }
+            rs.getLong(3);
+            if (!rs.wasNull()) {
+              rows.add(row(rs, 3));
+            }
+          }
+        }
+        return new Claim(snapshot, owned, rows);
+      }
+    });
+  }
+
+  /** Rows of finished late transactions ({@link LateTransactions}). */
+  public CompletionStage<List<OutboxRow>> sweep(int brokerId, LateTransactions.Sweep sweep) {
+    return db.run(c -> {
+      try (PreparedStatement ps = c.prepareStatement(SWEEP)) {
+        ps.setInt(1, brokerId);
+        ps.setLong(2, sweep.from());
+        ps.setLong(3, sweep.to());
+        String[] xids = new String[sweep.xids().length];
+        for (int i = 0; i < xids.length; i++) {
+          xids[i] = Long.toString(sweep.xids()[i]);
+        }
+        ps.setArray(4, c.createArrayOf("text", xids));
+        return rows(ps);
+      }
+    });
+  }
+
+  /** Rows at or below the cursor older than {@code age}: the fallback that keeps any row from being stranded. */
+  public CompletionStage<List<OutboxRow>> stranded(int brokerId, long cursor, Duration age, int limit) {
+    return db.run(c -> {
+      try (PreparedStatement ps = c.prepareStatement(STRANDED)) {
+        ps.setInt(1, brokerId);
+        ps.setLong(2, cursor);
+        ps.setString(3, age.toMillis() + " milliseconds");
+        ps.setInt(4, limit);
+        return rows(ps);
+      }
+    });
+  }
+
+  /** Tells publishers whether to NOTIFY: only while the bridge sleeps on LISTEN. */
+  public CompletionStage<Integer> setWaiting(int brokerId, boolean waiting) {
+    return db.run(c -> {
+      try (PreparedStatement ps = c.prepareStatement(WAITING)) {
+        ps.setBoolean(1, waiting);
+        ps.setInt(2, brokerId);
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  /** Applies what the broker said about one batch, in one transaction. */
+  public CompletionStage<Settlement> settle(int brokerId, Settlement settlement) {
+    return db.transactionally(c -> {
+      if (!settlement.deleted().isEmpty()) {
+        try (PreparedStatement ps = c.prepareStatement(DELETE)) {
+          ps.setInt(1, brokerId);
+          ps.setArray(2, longs(c, settlement.deleted()));
+          ps.executeUpdate();
+        }
+      }
+      if (!settlement.retried().isEmpty()) {
+        executeWithReasons(c, RETRY, brokerId, settlement.retried());
+      }
+      if (!settlement.deadLettered().isEmpty()) {
+        executeWithReasons(c, DEAD_LETTER, brokerId, settlement.deadLettered());
+      }
+      if (!settlement.declarations().isEmpty()) {
+        try (PreparedStatement ps = c.prepareStatement(DECLARED)) {
+          for (Settlement.Declaration d : settlement.declarations()) {
+            ps.setString(1, d.error() == null ? "declared" : "failed");
+            ps.setString(2, d.error());
+            ps.setInt(3, brokerId);
+            ps.setString(4, d.exchange());
+            ps.addBatch();
+          }
+          ps.executeBatch();
+        }
+      }
+      return settlement;
+    });
+  }
+
+  private static void executeWithReasons(Connection c, String sql, int brokerId, List<Settlement.Failed> failed)
+      throws SQLException {
+    Long[] ids = new Long[failed.size()];
+    String[] reasons = new String[failed.size()];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = failed.get(i).id();
+      reasons[i] = failed.get(i).reason();
+    }
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setArray(1, c.createArrayOf("bigint", ids));
+      ps.setArray(2, c.createArrayOf("text", reasons));
+      ps.setInt(3, brokerId);
+      ps.executeUpdate();
+    }
+  }
+
+  private static Array longs(Connection c, List<Long> ids) throws SQLException {
+    return c.createArrayOf("bigint", ids.toArray());
+  }
+
+  private static List<OutboxRow> rows(PreparedStatement ps) throws SQLException {
+    List<OutboxRow> rows = new ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        rows.add(row(rs, 1));
+      }
+    }
+    return rows;
+  }
+
+  private static OutboxRow row(ResultSet rs, int i) throws SQLException {
+    String kind = rs.getString(i + 2);
+    return new OutboxRow(
+        rs.getLong(i),
+        Long.parseLong(rs.getString(i + 1)),
+        kind == null || kind.isEmpty() ? OutboxRow.PUBLISH : kind.charAt(0),
+        rs.getString(i + 3),
+        rs.getString(i + 4),
+        rs.getString(i + 5),
+        rs.getInt(i + 6),
+        rs.getString(i + 7),
+        rs.getString(i + 8),
+        rs.getString(i + 9),
+        rs.getString(i + 10),
+        rs.getLong(i + 11),
+        rs.getInt(i + 12));
+  }
+}

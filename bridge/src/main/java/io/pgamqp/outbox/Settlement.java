@@ -1,0 +1,25 @@
+package io.pgamqp.outbox;
+
+import java.util.List;
+
+/**
+ * What to do with the rows of one published batch, derived from the broker's answers. Immutable.
+ *
+ * @param deleted rows confirmed (or consumed, like applied declarations) — removed from the outbox
+ * @param retried rows that failed an attempt and stay for a later one, with the reason
+ * @param deadLettered rows moved to {@code amqp.dead_letter}, with the reason
+ * @param declarations outcomes of exchange declarations to record
+ * @param retryNeeded true when some row was not confirmed: the stream restarts from the oldest pending row
+ */
+public record Settlement(
+    List<Long> deleted,
+    List<Failed> retried,
+    List<Failed> deadLettered,
+    List<Declaration> declarations,
+    boolean retryNeeded) {
+
+  public record Failed(long id, String reason) {}
+
+  /** @param error null when the declaration succeeded */
+  public record Declaration(String exchange, String error) {}
+}

@@ -1,0 +1,114 @@
+package io.pgamqp.outbox;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.pgamqp.config.DatabaseSettings;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.concurrent.CompletionStage;
+import scala.Option;
+import scala.concurrent.duration.Duration;
+import scala.jdk.javaapi.FutureConverters;
+import slick.dbio.DBIOAction;
+import slick.jdbc.JdbcBackend;
+import slick.jdbc.SimpleJdbcAction;
+import slick.util.AsyncExecutor;
+
+/**
+ * Our small Java adapter over Slick 3.3.3 (Alpakka Slick is not available to us): a HikariCP pool and Slick's
+ * {@link AsyncExecutor}, whose threads are the dedicated dispatcher for every outbox query. Callers hand in plain JDBC
+ * work; it runs on Slick's threads and completes a {@link CompletionStage}.
+ *
+ * <p>We claim in keyset batches (one short query per batch) instead of one long streaming query, so no server-side
+ * cursor is needed; should one be, Slick streams from PostgreSQL only with {@code .transactionally} and a fetch size.
+ *
+ * <p>Thread-safe. {@link #close()} waits for running work.
+ */
+public final class SlickDatabase implements AutoCloseable {
+
+  /** JDBC work run on a pooled connection. */
+  @FunctionalInterface
+  public interface Work<T> {
+    T apply(Connection connection) throws SQLException;
+  }
+
+  private final HikariDataSource dataSource;
+  private final JdbcBackend.DatabaseDef db;
+
+  private SlickDatabase(HikariDataSource dataSource, JdbcBackend.DatabaseDef db) {
+    this.dataSource = dataSource;
+    this.db = db;
+  }
+
+  public static SlickDatabase create(DatabaseSettings settings, String poolName) {
+    HikariConfig hc = new HikariConfig();
+    hc.setPoolName(poolName);
+    hc.setJdbcUrl(settings.url());
+    hc.setUsername(settings.user());
+    if (!settings.password().isEmpty()) {
+      hc.setPassword(settings.password());
+    }
+    hc.setMaximumPoolSize(settings.poolSize());
+    hc.setMinimumIdle(1);
+    hc.setConnectionTimeout(settings.connectTimeout().toMillis());
+    hc.setInitializationFailTimeout(-1); // start even when the database is down; queries fail and are retried
+    hc.addDataSourceProperty("connectTimeout", Math.max(1, settings.connectTimeout().toSeconds()));
+    // A black-holed database must be noticed in seconds, not after the OS TCP timeout.
+    hc.addDataSourceProperty("socketTimeout", Math.max(1, settings.socketTimeout().toSeconds()));
+    hc.addDataSourceProperty("tcpKeepAlive", true);
+    hc.addDataSourceProperty("ApplicationName", poolName);
+    HikariDataSource ds = new HikariDataSource(hc);
+    int n = settings.poolSize();
+    AsyncExecutor executor =
+        slick.util.AsyncExecutor$.MODULE$.apply(poolName, n, n, 1000, n, Duration.create(1, java.util.concurrent.TimeUnit.MINUTES), false); // Scala defaults passed explicitly
+    JdbcBackend.DatabaseDef db =
+        slick.jdbc.JdbcBackend$.MODULE$.Database().forDataSource(ds, Option.apply((Object) n), executor, false);
+    return new SlickDatabase(ds, db);
+  }
+
+  /** Runs {@code work} in autocommit mode. */
+  public <T> CompletionStage<T> run(Work<T> work) {
+    return execute(work);
+  }
+
+  /** Runs {@code work} in one transaction: committed when it returns, rolled back when it throws. */
+  public <T> CompletionStage<T> transactionally(Work<T> work) {
+    return execute(connection -> {
+      connection.setAutoCommit(false);
+      try {
+        T result = work.apply(connection);
+        connection.commit();
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        try {
+          connection.rollback();
+        } catch (SQLException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+        throw e;
+      } finally {
+        connection.setAutoCommit(true);
+      }
+    });
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private <T> CompletionStage<T> execute(Work<T> work) {
+    SimpleJdbcAction<T> action = SimpleJdbcAction.apply(ctx -> {
+      try {
+        return work.apply(ctx.connection());
+      } catch (SQLException e) {
+        throw new OutboxException(e);
+      }
+    });
+    // Java cannot see Scala's contravariant effect type, hence the raw cast.
+    scala.concurrent.Future<T> future = db.run((DBIOAction) action);
+    return FutureConverters.asJava(future);
+  }
+
+  @Override
+  public void close() {
+    db.close();
+    dataSource.close();
+  }
+}
