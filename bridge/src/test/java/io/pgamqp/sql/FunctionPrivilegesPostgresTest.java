@@ -1,0 +1,114 @@
+package io.pgamqp.sql;
+
+import static io.pgamqp.sql.ServerErrors.assertServerErrorState;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.pgamqp.testkit.TestDatabase;
+import io.pgamqp.testkit.TestServers;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** How the functions are declared, and what a role with nothing but PUBLIC's privileges may do. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FunctionPrivilegesPostgresTest {
+
+    private static final String INSUFFICIENT_PRIVILEGE = "42501";
+
+    /** The amqp schema's own functions (dblink's, when it lives in amqp, belong to the extension). */
+    private static final String OWN_FUNCTIONS = "from pg_proc p where p.pronamespace = 'amqp'::regnamespace"
+            + " and not exists (select from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid"
+            + " and d.deptype = 'e')";
+
+    private TestDatabase db;
+    private int broker;
+
+    @BeforeAll
+    void createDatabase() throws SQLException {
+        db = TestServers.get().createDatabase("privileges");
+        broker = db.insertBroker();
+    }
+
+    @AfterAll
+    void dropDatabase() {
+        if (db != null) {
+            db.close();
+        }
+    }
+
+    @Test
+    void everyFunctionIsVolatileSecurityDefinerWithAPinnedSearchPath() throws SQLException {
+        List<Map<String, Object>> functions = Sql.rows(db, "select p.proname::text as name,"
+                + " p.provolatile::text as volatility, p.prosecdef as definer, array_to_string(p.proconfig, ';') as config "
+                + OWN_FUNCTIONS + " order by 1");
+        assertEquals(List.of("autonomous_publish", "broker_changed", "disconnect", "exchange_declare", "publish"),
+                functions.stream().map(f -> f.get("name")).toList());
+        for (Map<String, Object> function : functions) {
+            assertEquals("v", function.get("volatility"), () -> "VOLATILE: " + function);
+            assertEquals(true, function.get("definer"), () -> "SECURITY DEFINER: " + function);
+            assertEquals("search_path=pg_catalog, pg_temp", function.get("config"), () -> "search_path: " + function);
+        }
+    }
+
+    @Test
+    void disconnectIsStrictLikePgAmqps() throws SQLException {
+        assertEquals(1L, db.queryLong("select count(*) from pg_proc where oid = 'amqp.disconnect(integer)'::regprocedure"
+                + " and proisstrict"));
+    }
+
+    @Test
+    void publicMayExecuteTheFourApiFunctionsAndTouchNoTable() throws SQLException {
+        List<Map<String, Object>> executable = Sql.rows(db, "select p.proname::text as name " + OWN_FUNCTIONS
+                + " and has_function_privilege('public', p.oid, 'execute') order by 1");
+        assertEquals(List.of("autonomous_publish", "disconnect", "exchange_declare", "publish"),
+                executable.stream().map(f -> f.get("name")).toList());
+        assertEquals(0L, db.queryLong("select count(*) from pg_class c, aclexplode(c.relacl) a"
+                + " where c.relnamespace = 'amqp'::regnamespace and a.grantee = 0"), "no table privilege for PUBLIC");
+    }
+
+    @Test
+    void roleWithOnlyPublicPrivilegesCanPublishButNotReadOrWriteTheTables() throws SQLException {
+        try (LoginRole role = new LoginRole(); Connection connection = role.connect(db)) {
+            assertEquals(true, Sql.value(connection, "select amqp.publish(?, 'ex', 'k', 'from an ordinary role')", broker));
+            assertEquals(true, Sql.value(connection, "select amqp.autonomous_publish(?, 'ex', 'k', 'autonomous')", broker));
+            assertEquals(true, Sql.value(connection, "select amqp.exchange_declare(?, 'e', 'direct', false, true)", broker));
+            Sql.value(connection, "select amqp.disconnect(?)", broker);
+
+            for (String forbidden : List.of("select * from amqp.broker", "select * from amqp.outbox",
+                    "select * from amqp.broker_state", "select * from amqp.dead_letter",
+                    "insert into amqp.outbox (broker_id, exchange, body) values (1, 'e', 'forged')",
+                    "update amqp.broker_state set max_body_bytes = 1",
+                    "select amqp.broker_changed()")) {
+                assertServerErrorState(INSUFFICIENT_PRIVILEGE, () -> Sql.rows(connection, forbidden));
+            }
+        }
+        assertEquals(Arrays.asList("from an ordinary role", "autonomous", null),
+                Sql.outbox(db, broker).stream().map(row -> row.get("body")).toList());
+    }
+
+    @Test
+    void dblinkIsNotCallableDirectlyByOrdinaryRoles() throws SQLException {
+        try (LoginRole role = new LoginRole(); Connection connection = role.connect(db)) {
+            assertServerErrorState(INSUFFICIENT_PRIVILEGE,
+                    () -> Sql.value(connection, "select amqp.dblink_connect('mine', 'host=127.0.0.1 user=postgres')"));
+        }
+    }
+
+    @Test
+    void amqpPublisherMembersCanDisconnectAllButNotReadPasswords() throws SQLException {
+        try (LoginRole role = new LoginRole()) {
+            db.exec("grant amqp_publisher to " + role.name());
+            try (Connection connection = role.connect(db)) {
+                Sql.rows(connection, "select amqp.disconnect(broker_id) from amqp.broker");
+                assertServerErrorState(INSUFFICIENT_PRIVILEGE,
+                        () -> Sql.rows(connection, "select password from amqp.broker"));
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+-- amqp.autonomous_publish: queue a message at once, committed whatever the calling transaction does
+-- later (amqp.publish run through dblink in its own transaction). Returns true; errors as amqp.publish.
+
+-- The dblink connection ('pgamqp_autonomous') is opened on first use and kept for the backend's
+-- life, so each backend that calls this holds one extra connection.
+--
+-- Where it connects: the setting amqp.autonomous_conninfo (a libpq connection string) if not
+-- empty; else this server (the session's TCP address, or the first unix_socket_directories entry
+-- for a socket session), current_setting('port'), this database, as session_user. Connecting as
+-- session_user gives the remote publish the caller's own rights, so the open connection is worth
+-- nothing to anyone else in the session. Without a password that needs trust (or peer for the
+-- server's OS user, or a .pgpass of the server's OS user) in pg_hba.conf; else set the setting,
+-- as a superuser: alter database <db> set amqp.autonomous_conninfo = 'host=... user=... password=...'.
+create or replace function amqp.autonomous_publish(
+    broker_id integer,
+    exchange varchar,
+    routing_key varchar,
+    message varchar,
+    delivery_mode integer default null,
+    content_type varchar default null,
+    reply_to varchar default null,
+    correlation_id varchar default null)
+returns boolean
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $fn$
+declare
+    c_conn constant text := 'pgamqp_autonomous';
+    v_dblink name;
+    v_conninfo text;
+    v_query text;
+    v_result boolean;
+    v_state text;
+    v_message text;
+    v_detail text;
+begin
+    select n.nspname into v_dblink
+      from pg_catalog.pg_extension e
+      join pg_catalog.pg_namespace n on n.oid = e.extnamespace
+     where e.extname = 'dblink';
+    if not found then
+        raise exception using errcode = '55000',
+            message = 'amqp.autonomous_publish: the dblink extension is not installed in this database',
+            hint = 'a superuser runs: create extension dblink with schema amqp; (amqp.publish does not need it)';
+    end if;
+
+    -- Every argument travels as a quoted, typed literal: nothing a caller passes can change the statement.
+    v_query := pg_catalog.format(
+        'select amqp.publish(%L::integer, %L::varchar, %L::varchar, %L::varchar, %L::integer, %L::varchar, %L::varchar, %L::varchar)',
+        autonomous_publish.broker_id, autonomous_publish.exchange, autonomous_publish.routing_key,
+        autonomous_publish.message, autonomous_publish.delivery_mode, autonomous_publish.content_type,
+        autonomous_publish.reply_to, autonomous_publish.correlation_id);
+
+    for v_attempt in 1..2 loop
+        execute pg_catalog.format('select %L = any(%I.dblink_get_connections())', c_conn, v_dblink)
+           into v_result;
+        if v_result is not true then
+            v_conninfo := pg_catalog.current_setting('amqp.autonomous_conninfo', true);
+            if coalesce(v_conninfo, '') = '' then
+                select pg_catalog.string_agg(o.k || '=''' || pg_catalog.replace(pg_catalog.replace(o.v,
+                           E'\\', E'\\\\'), '''', E'\\''') || '''', ' ')
+                  into v_conninfo
+                  from (values
+                        ('host', coalesce(pg_catalog.host(pg_catalog.inet_server_addr()),
+                            pg_catalog.btrim(pg_catalog.split_part(
+                                pg_catalog.current_setting('unix_socket_directories'), ',', 1)))),
+                        ('port', pg_catalog.current_setting('port')),
+                        ('dbname', pg_catalog.current_database()),
+                        ('user', session_user),
+                        ('application_name', 'pgamqp autonomous_publish')) as o(k, v);
+            -- Anyone can SET a placeholder setting in their session. This function runs as its
+            -- (superuser) owner, whom dblink lets connect anywhere with the server's credentials:
+            -- take a value from a session that is not a superuser's only if a superuser configured
+            -- it (postgresql.conf, ALTER SYSTEM/DATABASE/ROLE, which PostgreSQL 15 keeps to them).
+            elsif not (select r.rolsuper from pg_catalog.pg_roles r where r.rolname = session_user)
+                  and (select r.rolsuper from pg_catalog.pg_roles r where r.rolname = current_user)
+                  and not exists (
+                        select from pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) as c(item)
+                         where s.setdatabase in (0, (select d.oid from pg_catalog.pg_database d
+                                                      where d.datname = pg_catalog.current_database()))
+                           and s.setrole in (0, (select r.oid from pg_catalog.pg_roles r
+                                                  where r.rolname = session_user))
+                           and c.item = 'amqp.autonomous_conninfo=' || v_conninfo)
+                  and not exists (
+                        select from pg_catalog.pg_file_settings f
+                         where f.name = 'amqp.autonomous_conninfo' and f.setting = v_conninfo) then
+                raise exception using errcode = '42501',
+                    message = 'amqp.autonomous_publish: refusing amqp.autonomous_conninfo set by a session that is not a superuser''s',
+                    hint = 'a superuser sets it in postgresql.conf or with alter database/role ... set amqp.autonomous_conninfo = ''...''';
+            end if;
+            begin
+                execute pg_catalog.format('select %I.dblink_connect(%L, %L)', v_dblink, c_conn, v_conninfo);
+                -- The remote publish waits for locks this (caller's) transaction may hold, e.g. after
+                -- a TRUNCATE of amqp.outbox; PostgreSQL cannot see that deadlock, so bound the wait.
+                execute pg_catalog.format('select %I.dblink_exec(%L, %L)', v_dblink, c_conn,
+                    'set lock_timeout = ''10s''');
+            exception when others then
+                get stacked diagnostics v_message = message_text, v_detail = pg_exception_detail;
+                -- Keep no half-set-up connection. Never echo the conninfo: it may hold a password.
+                execute pg_catalog.format('select %I.dblink_disconnect(%L) where %L = any(%I.dblink_get_connections())',
+                    v_dblink, c_conn, c_conn, v_dblink);
+                raise exception using errcode = '08001',
+                    message = 'amqp.autonomous_publish: cannot connect to this database through dblink',
+                    detail = v_message || coalesce(': ' || nullif(v_detail, ''), ''),
+                    hint = 'set amqp.autonomous_conninfo (as a superuser: alter database <db> set '
+                        || 'amqp.autonomous_conninfo = ''host=... port=... user=... password=...''), or allow '
+                        || 'this connection in pg_hba.conf';
+            end;
+        end if;
+
+        begin
+            -- As parameters, so that an error's context does not repeat the whole message body.
+            execute pg_catalog.format('select t.ok from %I.dblink($1, $2) as t(ok boolean)', v_dblink)
+               into v_result using c_conn, v_query;
+            return v_result;
+        exception when others then
+            get stacked diagnostics v_state = returned_sqlstate;
+            -- The kept connection broke since the last call (server restart, terminated backend):
+            -- reconnect once. (Had it broken after the remote commit, the message is queued twice:
+            -- dblink cannot tell.) Errors of amqp.publish itself (bad input) re-raise unchanged.
+            if v_attempt = 1 and (v_state like '08%' or v_state like '57P0_') then
+                execute pg_catalog.format('select %I.dblink_disconnect(%L)', v_dblink, c_conn);
+            else
+                raise;
+            end if;
+        end;
+    end loop;
+    return false; -- not reached: the second attempt returns or raises
+end
+$fn$;
+
+comment on function amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar) is
+'Works as amqp.publish does, but the message is queued (committed) at once through dblink, whatever the '
+'calling transaction does later. Needs the dblink extension; see amqp.autonomous_conninfo. Returns true.';

@@ -1,0 +1,93 @@
+-- amqp.exchange_declare: record an exchange declaration (pending) and queue it for the bridge, which
+-- applies it on the broker once this transaction commits. Returns true; bad input raises an ERROR.
+
+-- Queued in amqp.outbox (kind 'd') among the messages, in id order: the bridge can apply it before
+-- the messages published after it.
+create or replace function amqp.exchange_declare(
+    broker_id integer,
+    exchange varchar,
+    exchange_type varchar,
+    passive boolean,
+    durable boolean,
+    auto_delete boolean default false)
+returns boolean
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $fn$
+declare
+    v_bridge_waiting boolean;
+    v_tx xid8;
+begin
+    -- Parameters are written exchange_declare.<name>: they share names with columns.
+    if exchange_declare.broker_id is null then
+        raise exception using errcode = '22004',
+            message = 'amqp.exchange_declare: broker_id must not be null',
+            hint = 'pass the broker_id of a row in amqp.broker';
+    elsif exchange_declare.exchange is null then
+        raise exception using errcode = '22004',
+            message = 'amqp.exchange_declare: exchange must not be null',
+            hint = 'pass the name of the exchange to declare';
+    elsif exchange_declare.exchange_type is null then
+        raise exception using errcode = '22004',
+            message = 'amqp.exchange_declare: exchange_type must not be null',
+            hint = 'use direct, fanout, topic, headers or a plugin type starting with x-';
+    elsif exchange_declare.passive is null or exchange_declare.durable is null
+            or exchange_declare.auto_delete is null then
+        raise exception using errcode = '22004',
+            message = 'amqp.exchange_declare: passive, durable and auto_delete must not be null',
+            hint = 'pass true or false';
+    end if;
+    if exchange_declare.exchange = '' then
+        raise exception using errcode = '22023',
+            message = 'amqp.exchange_declare: cannot declare the default exchange ''''',
+            hint = 'the default exchange always exists; publish to it with exchange => ''''';
+    end if;
+    if exchange_declare.exchange_type not in ('direct', 'fanout', 'topic', 'headers')
+            and pg_catalog.left(exchange_declare.exchange_type, 2) <> 'x-' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('amqp.exchange_declare: unknown exchange_type %L',
+                exchange_declare.exchange_type),
+            hint = 'use direct, fanout, topic, headers or a plugin type starting with x-';
+    end if;
+
+    select s.bridge_waiting into v_bridge_waiting
+      from amqp.broker_state s
+     where s.broker_id = exchange_declare.broker_id;
+    if not found then
+        raise exception using errcode = '23503',
+            message = pg_catalog.format('amqp.exchange_declare: unknown broker_id %s', exchange_declare.broker_id),
+            hint = 'insert the broker first: insert into amqp.broker(host, port, vhost, username, password) values (...)';
+    end if;
+
+    -- Before any write: the xid must exist before the outbox id's nextval (see amqp.outbox.tx).
+    v_tx := pg_catalog.pg_current_xact_id();
+    insert into amqp.exchange_declaration as d
+        (broker_id, exchange, exchange_type, passive, durable, auto_delete, requested_at, status, applied_at, last_error)
+    values
+        (exchange_declare.broker_id, exchange_declare.exchange, exchange_declare.exchange_type,
+         exchange_declare.passive, exchange_declare.durable, exchange_declare.auto_delete,
+         pg_catalog.now(), 'pending', null, null)
+    on conflict on constraint exchange_declaration_pkey do update
+        set exchange_type = excluded.exchange_type,
+            passive = excluded.passive,
+            durable = excluded.durable,
+            auto_delete = excluded.auto_delete,
+            requested_at = excluded.requested_at,
+            status = 'pending',
+            applied_at = null,
+            last_error = null;
+    insert into amqp.outbox as o (broker_id, tx, kind, exchange, routing_key, body)
+    values (exchange_declare.broker_id, v_tx, 'd', exchange_declare.exchange, '', null);
+
+    if v_bridge_waiting then
+        perform pg_catalog.pg_notify('amqp_outbox', exchange_declare.broker_id::text);
+    end if;
+    return true;
+end
+$fn$;
+
+comment on function amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean) is
+'Declares an exchange (broker_id, exchange_name, exchange_type, passive, durable, auto_delete) when the '
+'calling transaction commits; see amqp.exchange_declaration for its status. Returns true.';
