@@ -1,0 +1,104 @@
+package io.pgamqp.testkit;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The bridge as a separate JVM ({@code io.pgamqp.cli.Main run}), for kill -9 / SIGTERM / two-process tests. Output
+ * goes to a log file whose contents {@link #log()} returns.
+ */
+public final class BridgeProcess implements AutoCloseable {
+  private final Process process;
+  private final Path logFile;
+
+  private BridgeProcess(Process process, Path logFile) {
+    this.process = process;
+    this.logFile = logFile;
+  }
+
+  /** Starts {@code run} against {@code db}; {@code settings} are extra -D system properties (HOCON keys). */
+  public static BridgeProcess start(TestDatabase db, String name, Map<String, String> settings) throws IOException {
+    TestServers servers = TestServers.get();
+    Path log = Files.createTempFile("pgamqp-" + name + "-", ".log");
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx256m");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    Map<String, String> defaults = Map.of(
+        "pgamqp.bridge.backoff-min", "100ms",
+        "pgamqp.bridge.backoff-max", "2s",
+        "pgamqp.bridge.ownership-check", "300ms",
+        "pgamqp.bridge.broker-refresh", "2s",
+        "pgamqp.bridge.confirm-timeout", "10s",
+        "pgamqp.bridge.drain-timeout", "10s");
+    defaults.forEach((k, v) -> {
+      if (!settings.containsKey(k)) {
+        cmd.add("-D" + k + "=" + v);
+      }
+    });
+    settings.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
+    cmd.add("io.pgamqp.cli.Main");
+    cmd.add("run");
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.directory(new File(System.getProperty("java.io.tmpdir")));
+    pb.environment().put("PGAMQP_DB_URL", db.jdbcUrl());
+    pb.environment().put("PGAMQP_DB_USER", servers.dbUser());
+    pb.environment().put("PGAMQP_DB_PASSWORD", servers.dbPassword() == null ? "" : servers.dbPassword());
+    return new BridgeProcess(pb.start(), log);
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** kill -9. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(10, TimeUnit.SECONDS);
+  }
+
+  /** SIGTERM, then waits for the exit code (-1 if it did not exit in time). */
+  public int terminate(Duration wait) throws InterruptedException {
+    process.destroy();
+    return process.waitFor(wait.toMillis(), TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
+  }
+
+  /** Waits until the log contains {@code text}. */
+  public boolean awaitLog(String text, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (log().contains(text)) {
+        return true;
+      }
+      Thread.sleep(50);
+    }
+    return false;
+  }
+
+  public String log() {
+    try {
+      return Files.readString(logFile);
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process.isAlive()) {
+      kill();
+    }
+  }
+}
