@@ -3,11 +3,9 @@ package io.pgamqp.broker;
 import io.pgamqp.config.DatabaseSettings;
 import io.pgamqp.outbox.OutboxStore;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Properties;
 
 /**
  * The session-level advisory lock that makes a bridge the only one draining a broker. It lives on a connection of its
@@ -26,16 +24,7 @@ final class OwnershipLock implements AutoCloseable {
 
   /** Takes the lock, or returns null when another session holds it. */
   static OwnershipLock tryAcquire(DatabaseSettings db, int brokerId) throws SQLException {
-    Properties props = new Properties();
-    props.setProperty("user", db.user());
-    if (!db.password().isEmpty()) {
-      props.setProperty("password", db.password());
-    }
-    props.setProperty("ApplicationName", "pgamqp owner of broker " + brokerId);
-    props.setProperty("connectTimeout", String.valueOf(Math.max(1, db.connectTimeout().toSeconds())));
-    props.setProperty("socketTimeout", String.valueOf(Math.max(1, db.socketTimeout().toSeconds())));
-    props.setProperty("tcpKeepAlive", "true");
-    Connection c = DriverManager.getConnection(db.url(), props);
+    Connection c = db.connect("pgamqp owner of broker " + brokerId);
     try (Statement st = c.createStatement();
         ResultSet rs = st.executeQuery("select pg_catalog.pg_try_advisory_lock(" + OutboxStore.LOCK_CLASS + ", "
             + brokerId + "), pg_catalog.pg_backend_pid()")) {

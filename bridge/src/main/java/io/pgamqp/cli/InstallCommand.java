@@ -6,11 +6,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Properties;
 
 /** {@code install}: applies the bundled {@code sql/install.sql} (idempotent: re-running upgrades in place). */
 public final class InstallCommand {
@@ -26,13 +24,7 @@ public final class InstallCommand {
   /** Applies install.sql; returns whether schema amqp was there before. */
   public static boolean install(DatabaseSettings db) throws SQLException, IOException {
     String sql = installSql();
-    Properties props = new Properties();
-    props.setProperty("user", db.user());
-    if (!db.password().isEmpty()) {
-      props.setProperty("password", db.password());
-    }
-    props.setProperty("connectTimeout", String.valueOf(Math.max(1, db.connectTimeout().toSeconds())));
-    try (Connection c = DriverManager.getConnection(db.url(), props); Statement st = c.createStatement()) {
+    try (Connection c = db.connect("pgamqp install"); Statement st = c.createStatement()) {
       boolean existed;
       try (ResultSet rs = st.executeQuery("select to_regclass('amqp.outbox') is not null")) {
         rs.next();

@@ -1,7 +1,11 @@
 package io.pgamqp.config;
 
 import com.typesafe.config.Config;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Properties;
 
 /**
  * Where the outbox lives: subtree {@code pgamqp.db}. Immutable; validated on creation.
@@ -30,6 +34,23 @@ public record DatabaseSettings(
         s.positiveInt("pool-size"),
         s.positiveDuration("connect-timeout"),
         s.positiveDuration("socket-timeout"));
+  }
+
+  /**
+   * A dedicated connection (outside the pool), with the same timeouts as the pool's, for sessions that must be held
+   * open: the advisory lock, LISTEN, install.
+   */
+  public Connection connect(String applicationName) throws SQLException {
+    Properties props = new Properties();
+    props.setProperty("user", user);
+    if (!password.isEmpty()) {
+      props.setProperty("password", password);
+    }
+    props.setProperty("ApplicationName", applicationName);
+    props.setProperty("connectTimeout", String.valueOf(Math.max(1, connectTimeout.toSeconds())));
+    props.setProperty("socketTimeout", String.valueOf(Math.max(1, socketTimeout.toSeconds())));
+    props.setProperty("tcpKeepAlive", "true");
+    return DriverManager.getConnection(url, props);
   }
 
   public DatabaseSettings withUrl(String newUrl) {

@@ -2,10 +2,8 @@ package io.pgamqp.outbox;
 
 import io.pgamqp.config.DatabaseSettings;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Properties;
 import java.util.function.Consumer;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -46,7 +44,7 @@ public final class NotificationListener implements AutoCloseable {
   private void loop() {
     long pauseMs = 200;
     while (running) {
-      try (Connection c = open()) {
+      try (Connection c = db.connect("pgamqp listener")) {
         connection = c;
         try (Statement st = c.createStatement()) {
           st.execute("listen amqp_outbox; listen amqp_disconnect; listen amqp_broker_changed");
@@ -75,19 +73,6 @@ public final class NotificationListener implements AutoCloseable {
         pauseMs = Math.min(pauseMs * 2, 10_000);
       }
     }
-  }
-
-  private Connection open() throws SQLException {
-    Properties props = new Properties();
-    props.setProperty("user", db.user());
-    if (!db.password().isEmpty()) {
-      props.setProperty("password", db.password());
-    }
-    props.setProperty("ApplicationName", "pgamqp listener");
-    props.setProperty("connectTimeout", String.valueOf(Math.max(1, db.connectTimeout().toSeconds())));
-    props.setProperty("socketTimeout", String.valueOf(Math.max(1, db.socketTimeout().toSeconds())));
-    props.setProperty("tcpKeepAlive", "true");
-    return DriverManager.getConnection(db.url(), props);
   }
 
   @Override
