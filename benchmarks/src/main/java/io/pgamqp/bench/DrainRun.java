@@ -1,0 +1,127 @@
+package io.pgamqp.bench;
+
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.pgamqp.Bridge;
+import io.pgamqp.cli.InstallCommand;
+import io.pgamqp.config.DatabaseSettings;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.BitSet;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The bridge emptying a pre-filled backlog into one queue with one consumer: the time from the bridge's start to the
+ * last message consumed. Each run gets a fresh database; the consumer checks that every message arrived exactly once.
+ */
+final class DrainRun {
+  record Result(int messages, double seconds, long duplicates, long outboxLeft) {
+    double rate() {
+      return messages / seconds;
+    }
+  }
+
+  private DrainRun() {}
+
+  static Result run(String pgAdminUrl, String user, String amqpHost, int amqpPort, int messages, int bodyBytes,
+      boolean persistent, Map<String, Object> bridgeSettings) throws Exception {
+    String db = "pgamqp_bench_" + Long.toHexString(System.nanoTime());
+    String url = pgAdminUrl.substring(0, pgAdminUrl.lastIndexOf('/') + 1) + db;
+    try (java.sql.Connection admin = DriverManager.getConnection(pgAdminUrl, user, "");
+        Statement st = admin.createStatement()) {
+      st.execute("create database " + db);
+    }
+    String exchange = "pgamqp.bench." + db;
+    String queue = exchange + ".q";
+    try {
+      Map<String, Object> settings = new java.util.HashMap<>(bridgeSettings);
+      settings.put("pgamqp.db.url", url);
+      settings.put("pgamqp.db.user", user);
+      Config config = ConfigFactory.parseMap(settings).withFallback(ConfigFactory.load()).resolve();
+      InstallCommand.install(DatabaseSettings.create(config));
+      fill(url, user, amqpHost, amqpPort, exchange, messages, bodyBytes, persistent);
+
+      ConnectionFactory cf = new ConnectionFactory();
+      cf.setHost(amqpHost);
+      cf.setPort(amqpPort);
+      try (Connection c = cf.newConnection("pgamqp bench consumer")) {
+        Channel ch = c.createChannel();
+        ch.exchangeDeclare(exchange, "direct", false, true, null);
+        ch.queueDeclare(queue, persistent, false, true, null);
+        ch.queueBind(queue, exchange, "k");
+        BitSet seen = new BitSet();
+        AtomicLong received = new AtomicLong();
+        AtomicLong duplicates = new AtomicLong();
+        ch.basicQos(2000);
+        ch.basicConsume(queue, true, (tag, d) -> {
+          int id = Integer.parseInt(d.getProperties().getMessageId());
+          synchronized (seen) {
+            if (seen.get(id)) {
+              duplicates.incrementAndGet();
+            } else {
+              seen.set(id);
+              received.incrementAndGet();
+            }
+          }
+        }, tag -> {});
+        long t0 = System.nanoTime();
+        try (Bridge bridge = Bridge.start(config)) {
+          long lastPrint = t0;
+          long deadline = t0 + 600_000_000_000L;
+          while (received.get() < messages && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+            long now = System.nanoTime();
+            if (now - lastPrint > 2_000_000_000L) {
+              lastPrint = now;
+              double s = (now - t0) / 1e9;
+              System.out.printf("  drain %s: %,d / %,d consumed, %.0f msg/s%n",
+                  persistent ? "persistent" : "transient", received.get(), messages, received.get() / s);
+            }
+          }
+          double seconds = (System.nanoTime() - t0) / 1e9;
+          // Confirmed rows are deleted in batches just after their messages are consumed: wait for the last ones.
+          long left = count(url, user);
+          for (int i = 0; i < 300 && left > 0; i++) {
+            Thread.sleep(100);
+            left = count(url, user);
+          }
+          return new Result((int) received.get(), seconds, duplicates.get(), left);
+        }
+      }
+    } finally {
+      try (java.sql.Connection admin = DriverManager.getConnection(pgAdminUrl, user, "");
+          Statement st = admin.createStatement()) {
+        st.execute("drop database if exists " + db + " with (force)");
+      }
+    }
+  }
+
+  /** Pre-fills the backlog through amqp.publish, in transactions of at most 50k messages. */
+  private static void fill(String url, String user, String host, int port, String exchange, int messages,
+      int bodyBytes, boolean persistent) throws Exception {
+    try (java.sql.Connection c = DriverManager.getConnection(url, user, ""); Statement st = c.createStatement()) {
+      st.execute("insert into amqp.broker(host, port) values ('" + host + "', " + port + ")");
+      int done = 0;
+      while (done < messages) {
+        int n = Math.min(50_000, messages - done);
+        st.execute("select count(amqp.publish(1, '" + exchange + "', 'k', repeat('x', " + bodyBytes + "), "
+            + (persistent ? 2 : 1) + ")) from generate_series(1, " + n + ")");
+        done += n;
+      }
+    }
+  }
+
+  private static long count(String url, String user) throws Exception {
+    try (java.sql.Connection c = DriverManager.getConnection(url, user, "");
+        Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("select count(*) from amqp.outbox")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+}
