@@ -3,11 +3,8 @@ package io.pgamqp.embedded;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -151,7 +148,7 @@ public final class EmbeddedAmqpBroker implements AutoCloseable {
       } catch (RuntimeException suppressed) {
         e.addSuppressed(suppressed);
       }
-      deleteRecursively(workDir);
+      WorkDirectories.deleteRecursively(workDir, log);
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
@@ -198,7 +195,7 @@ public final class EmbeddedAmqpBroker implements AutoCloseable {
     try {
       launcher.shutdown();
     } finally {
-      deleteRecursively(workDir);
+      WorkDirectories.deleteRecursively(workDir, log);
     }
   }
 
@@ -279,30 +276,6 @@ public final class EmbeddedAmqpBroker implements AutoCloseable {
             + (node == null ? "missing" : node.getState()) + ")");
       }
       Thread.sleep(20);
-    }
-  }
-
-  private static void deleteRecursively(Path root) {
-    if (root == null || !Files.exists(root)) {
-      return;
-    }
-    try {
-      Files.walkFileTree(root, new SimpleFileVisitor<>() {
-        @Override
-        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-          Files.deleteIfExists(file);
-          return FileVisitResult.CONTINUE;
-        }
-
-        @Override
-        public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-          Files.deleteIfExists(dir);
-          return FileVisitResult.CONTINUE;
-        }
-      });
-    } catch (IOException e) {
-      // A leftover temp dir is not worth failing a shutdown over.
-      log.warn("Could not delete the embedded AMQP broker's work directory {}: {}", root, e.toString());
     }
   }
 

