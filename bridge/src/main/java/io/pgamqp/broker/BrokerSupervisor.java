@@ -36,6 +36,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -102,6 +103,9 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
   private final Executor blocking;
   private final Backoff backoff;
   private final Wakeup wakeup = new Wakeup();
+  // amqp.broker_state.on_unroutable = 'drop', as last read: written here, read by the running stream's settle stage,
+  // so an edit takes effect at the next refresh of the rows instead of only after a reconnect.
+  private final AtomicBoolean dropUnroutable = new AtomicBoolean();
 
   private Phase phase = Phase.ACQUIRING;
   private OwnershipLock lock;
@@ -278,6 +282,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
       return this;
     }
     link = m.link();
+    dropUnroutable.set(link.config().dropUnroutable());
     Connection c = link.opened().connection();
     ActorRef<Command> self = getContext().getSelf();
     c.addShutdownListener(cause -> {
@@ -338,7 +343,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     SharedKillSwitch ks = KillSwitches.shared("broker-" + brokerId + "-" + gen);
     killSwitch = ks;
     ConfirmingPublisher pub = publisher;
-    boolean drop = link.config().dropUnroutable();
+    AtomicBoolean drop = dropUnroutable;
     OutboxStore store = deps.store();
     OutboxSource.InFlight inFlight = new OutboxSource.InFlight();
     // basicPublish may block on the socket: only this stage runs on the AMQP dispatcher.
@@ -351,7 +356,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
         .mapAsync(1, this::withDeclarations)
         .via(publish)
         .mapAsync(1, p -> {
-          Settlement s = Settlements.from(brokerId, p, settings.maxAttempts(), drop);
+          Settlement s = Settlements.from(brokerId, p, settings.maxAttempts(), drop.get());
           return store.settle(brokerId, s).thenApply(x -> {
             inFlight.settled(p.batch().size());
             if (s.retryNeeded()) {
@@ -473,6 +478,10 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     if (link != null && !link.config().endpoints().equals(m.config().endpoints())) {
       getContext().getLog().info("broker {}: its amqp.broker rows changed; reconnecting", brokerId);
       return requestReconnect();
+    }
+    if (link != null && dropUnroutable.getAndSet(m.config().dropUnroutable()) != m.config().dropUnroutable()) {
+      getContext().getLog().info("broker {}: on_unroutable is now '{}'", brokerId,
+          m.config().dropUnroutable() ? "drop" : "dead_letter");
     }
     return this;
   }

@@ -25,9 +25,11 @@ public final class OutboxStore {
           + " (extract(epoch from o.created_at) * 1000)::bigint, o.attempts";
 
   // One statement, so the rows and the snapshot belong together. The lock test fences claims: a bridge that lost its
-  // lock session claims nothing more, whatever its actors believe.
+  // lock session claims nothing more, whatever its actors believe. age(xmin) counts from the next xid to be assigned
+  // (this read-only statement has none of its own), read after the snapshot was taken: see Snapshot.parse(text, next).
   private static final String CLAIM =
-      "select snap.s::text, own.ok, " + COLUMNS
+      "select snap.s::text, own.ok,"
+          + " pg_catalog.age(pg_catalog.xid(pg_catalog.pg_snapshot_xmin(snap.s))), " + COLUMNS
           + " from (select pg_catalog.pg_current_snapshot() as s) snap"
           + " cross join (select exists (select 1 from pg_catalog.pg_locks l where l.locktype = 'advisory'"
           + "   and l.classid = " + LOCK_CLASS + " and l.objid = ?::oid and l.objsubid = 2 and l.pid = ?"
@@ -91,12 +93,14 @@ public final class OutboxStore {
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
             if (snapshot == null) {
-              snapshot = Snapshot.parse(rs.getString(1));
+              String text = rs.getString(1);
+              long xmin = Long.parseLong(text.substring(0, text.indexOf(':')));
+              snapshot = Snapshot.parse(text, xmin + rs.getInt(3));
               owned = rs.getBoolean(2);
             }
-            rs.getLong(3);
+            rs.getLong(4);
             if (!rs.wasNull()) {
-              rows.add(row(rs, 3));
+              rows.add(row(rs, 4));
             }
           }
         }
