@@ -12,7 +12,18 @@ import io.pgamqp.broker.BrokerCatalog;
 import io.pgamqp.broker.BrokerRegistry;
 import io.pgamqp.broker.BrokerSupervisor;
 import io.pgamqp.config.BridgeSettings;
+import io.pgamqp.broker.BridgeStatus;
+import io.pgamqp.config.ConfigError;
 import io.pgamqp.config.DatabaseSettings;
+import io.pgamqp.config.HttpSettings;
+import io.pgamqp.http.HttpEndpoint;
+import io.pgamqp.http.StatusSource;
+import io.pgamqp.metrics.BridgeMetrics;
+import io.pgamqp.metrics.DrainProgress;
+import io.pgamqp.metrics.MicrometerBridgeMetrics;
+import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import io.pgamqp.outbox.NotificationListener;
 import io.pgamqp.outbox.OutboxStore;
 import io.pgamqp.outbox.SlickDatabase;
@@ -26,25 +37,50 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Bridge implements AutoCloseable {
   private final ActorSystem<Void> system;
+  private final int httpPort;
 
-  private Bridge(ActorSystem<Void> system) {
+  private Bridge(ActorSystem<Void> system, int httpPort) {
     this.system = system;
+    this.httpPort = httpPort;
   }
 
   /** Validates the settings (failing with a message naming the key) and starts the bridge. */
   public static Bridge start(Config config) {
     DatabaseSettings db = DatabaseSettings.create(config);
     BridgeSettings settings = BridgeSettings.create(config);
+    HttpSettings http = HttpSettings.create(config);
+    MicrometerBridgeMetrics prometheus = new MicrometerBridgeMetrics();
+    BridgeMetrics metrics = BridgeMetrics.combine(prometheus, new DrainProgress(settings.progressInterval()));
     SlickDatabase database = SlickDatabase.create(db, "pgamqp-db");
     BrokerSupervisor.Deps deps =
-        new BrokerSupervisor.Deps(db, settings, new OutboxStore(database), new BrokerCatalog(database));
-    ActorSystem<Void> system = ActorSystem.create(guardian(deps, database), "pgamqp", config);
-    return new Bridge(system);
+        new BrokerSupervisor.Deps(db, settings, new OutboxStore(database), new BrokerCatalog(database), metrics);
+    CompletableFuture<ActorRef<BrokerRegistry.Command>> registry = new CompletableFuture<>();
+    AtomicReference<HttpEndpoint> endpoint = new AtomicReference<>();
+    ActorSystem<Void> system =
+        ActorSystem.create(guardian(deps, database, registry, endpoint, prometheus), "pgamqp", config);
+    if (!http.enabled()) {
+      return new Bridge(system, -1);
+    }
+    try {
+      Duration timeout = http.statusTimeout();
+      StatusSource status = () -> registry.thenCompose(r -> AskPattern.<BrokerRegistry.Command, BridgeStatus>ask(
+          r, BrokerRegistry.GetStatus::new, timeout, system.scheduler()));
+      HttpEndpoint e = HttpEndpoint.start(http, () -> !system.getWhenTerminated().toCompletableFuture().isDone(),
+          status, prometheus);
+      endpoint.set(e);
+      return new Bridge(system, e.port());
+    } catch (IOException e) {
+      system.terminate();
+      throw new ConfigError(e.getMessage(), e);
+    }
   }
 
-  private static Behavior<Void> guardian(BrokerSupervisor.Deps deps, SlickDatabase database) {
+  private static Behavior<Void> guardian(BrokerSupervisor.Deps deps, SlickDatabase database,
+      CompletableFuture<ActorRef<BrokerRegistry.Command>> registryRef, AtomicReference<HttpEndpoint> endpoint,
+      MicrometerBridgeMetrics prometheus) {
     return Behaviors.setup(ctx -> {
       ActorRef<BrokerRegistry.Command> registry = ctx.spawn(BrokerRegistry.create(deps), "brokers");
+      registryRef.complete(registry);
       NotificationListener listener =
           new NotificationListener(deps.database(), n -> registry.tell(new BrokerRegistry.Notified(n)));
       listener.start();
@@ -57,12 +93,22 @@ public final class Bridge implements AutoCloseable {
         return drained.exceptionally(e -> Done.getInstance());
       });
       cs.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-database", () -> {
+        HttpEndpoint e = endpoint.get();
+        if (e != null) {
+          e.close();
+        }
+        prometheus.close();
         listener.close();
         database.close();
         return java.util.concurrent.CompletableFuture.completedFuture(Done.getInstance());
       });
       return Behaviors.empty();
     });
+  }
+
+  /** The bound operations port (/health, /metrics), or -1 when pgamqp.http.enabled is off. */
+  public int httpPort() {
+    return httpPort;
   }
 
   public ActorSystem<Void> system() {

@@ -36,9 +36,21 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
 
   private record SupervisorStopped(int brokerId) implements Command {}
 
+  /** This bridge's view of its brokers and the database, for readiness. */
+  public record GetStatus(ActorRef<BridgeStatus> replyTo) implements Command {}
+
+  private record StatusChanged(BrokerStatus status) implements Command {}
+
+  private enum SampleBacklog implements Command { INSTANCE }
+
+  private static final String BACKLOG =
+      "select broker_id, backlog, coalesce(extract(epoch from oldest_pending_age), 0) from amqp.status";
+
   private final BrokerSupervisor.Deps deps;
   private final Map<Integer, ActorRef<BrokerSupervisor.Command>> supervisors = new HashMap<>();
   private final Set<Integer> stopping = new HashSet<>();
+  private final Map<Integer, BrokerStatus> statuses = new HashMap<>();
+  private final ActorRef<BrokerStatus> statusAdapter;
   private boolean loading;
   private boolean reloadWanted;
   private ActorRef<Done> drainReplyTo;
@@ -50,7 +62,9 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
   private BrokerRegistry(ActorContext<Command> ctx, TimerScheduler<Command> timers, BrokerSupervisor.Deps deps) {
     super(ctx);
     this.deps = deps;
+    this.statusAdapter = ctx.messageAdapter(BrokerStatus.class, StatusChanged::new);
     timers.startTimerWithFixedDelay(Refresh.INSTANCE, deps.settings().brokerRefresh());
+    timers.startTimerWithFixedDelay(SampleBacklog.INSTANCE, deps.settings().progressInterval());
     load();
   }
 
@@ -65,6 +79,14 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
         .onMessage(Notified.class, this::onNotified)
         .onMessage(SupervisorStopped.class, this::onSupervisorStopped)
         .onMessage(Drain.class, this::onDrain)
+        .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(StatusChanged.class, m -> {
+          if (supervisors.containsKey(m.status().brokerId())) {
+            statuses.put(m.status().brokerId(), m.status());
+          }
+          return this;
+        })
+        .onMessageEquals(SampleBacklog.INSTANCE, this::onSampleBacklog)
         .onSignal(PostStop.class, s -> this)
         .build();
   }
@@ -96,7 +118,7 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
         if (ref == null && !stopping.contains(id)) {
           getContext().getLog().info("broker {}: found in amqp.broker ({} address(es)); starting", id,
               config.endpoints().size());
-          ref = getContext().spawn(BrokerSupervisor.create(id, deps), "broker-" + id);
+          ref = getContext().spawn(BrokerSupervisor.create(id, deps, statusAdapter), "broker-" + id);
           getContext().watchWith(ref, new SupervisorStopped(id));
           supervisors.put(id, ref);
         } else if (ref != null) {
@@ -145,7 +167,10 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
 
   private Behavior<Command> onSupervisorStopped(SupervisorStopped m) {
     supervisors.remove(m.brokerId());
-    stopping.remove(m.brokerId());
+    statuses.remove(m.brokerId());
+    if (stopping.remove(m.brokerId())) {
+      deps.metrics().brokerRemoved(m.brokerId());
+    }
     if (drainReplyTo != null && supervisors.isEmpty()) {
       drainReplyTo.tell(Done.getInstance());
       return Behaviors.stopped();
@@ -153,6 +178,38 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
     if (drainReplyTo == null) {
       load(); // it may have stopped by failure, or been re-added meanwhile
     }
+    return this;
+  }
+
+  private Behavior<Command> onGetStatus(GetStatus m) {
+    java.util.List<BrokerStatus> brokers = new java.util.ArrayList<>(statuses.values());
+    brokers.sort(java.util.Comparator.comparingInt(BrokerStatus::brokerId));
+    deps.store().database().run(c -> c.isValid(2)).whenComplete((ok, e) -> {
+      boolean reachable = e == null && Boolean.TRUE.equals(ok);
+      String why = reachable ? null : e == null ? "connection is not valid" : e.getMessage();
+      m.replyTo().tell(new BridgeStatus(reachable, why, brokers));
+    });
+    return this;
+  }
+
+  /** Feeds the backlog gauges and the drain-progress log; amqp.status keeps this cheap on a large backlog. */
+  private Behavior<Command> onSampleBacklog() {
+    if (supervisors.isEmpty()) {
+      return this;
+    }
+    io.pgamqp.metrics.BridgeMetrics metrics = deps.metrics();
+    deps.store().database().run(c -> {
+      try (java.sql.Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery(BACKLOG)) {
+        while (rs.next()) {
+          metrics.backlog(rs.getInt(1), rs.getLong(2), rs.getDouble(3));
+        }
+      }
+      return null;
+    }).whenComplete((x, e) -> {
+      if (e != null) {
+        org.slf4j.LoggerFactory.getLogger(BrokerRegistry.class).debug("backlog sample failed: {}", e.getMessage());
+      }
+    });
     return this;
   }
 

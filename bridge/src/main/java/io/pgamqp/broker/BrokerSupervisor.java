@@ -10,7 +10,6 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.TimerScheduler;
-import akka.stream.ActorAttributes;
 import akka.stream.KillSwitches;
 import akka.stream.SharedKillSwitch;
 import akka.stream.javadsl.Flow;
@@ -54,6 +53,8 @@ import org.slf4j.LoggerFactory;
 public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Command> {
   // For blocking steps, which run off the actor's thread and so must not touch its context.
   private static final Logger log = LoggerFactory.getLogger(BrokerSupervisor.class);
+  /** This process, as amqp.status shows the owner of a broker. */
+  static final String OWNER = hostName() + ":" + ProcessHandle.current().pid();
 
   public sealed interface Command {}
 
@@ -89,7 +90,11 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
 
   /** Shared, read-only collaborators. */
   public record Deps(
-      DatabaseSettings database, BridgeSettings settings, OutboxStore store, BrokerCatalog catalog) {}
+      DatabaseSettings database,
+      BridgeSettings settings,
+      OutboxStore store,
+      BrokerCatalog catalog,
+      io.pgamqp.metrics.BridgeMetrics metrics) {}
 
   /** A live connection and what it was made from. */
   private record Link(BrokerCatalog.BrokerConfig config, AmqpConnector.Opened opened) {}
@@ -119,15 +124,25 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
   private boolean reconnectRequested;
   private boolean standbyLogged;
   private ActorRef<Done> stopReplyTo;
+  private final ActorRef<BrokerStatus> statusListener;
+  private final io.pgamqp.metrics.BridgeMetrics metrics;
+  private String lastError;
+  private java.time.Instant phaseSince = java.time.Instant.now();
+  private boolean connectedOnce;
 
-  public static Behavior<Command> create(int brokerId, Deps deps) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new BrokerSupervisor(ctx, timers, brokerId, deps)));
+  /** {@code statusListener} is told every change of phase, ownership, connection or last error. */
+  public static Behavior<Command> create(int brokerId, Deps deps, ActorRef<BrokerStatus> statusListener) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(
+        timers -> new BrokerSupervisor(ctx, timers, brokerId, deps, statusListener)));
   }
 
-  private BrokerSupervisor(ActorContext<Command> ctx, TimerScheduler<Command> timers, int brokerId, Deps deps) {
+  private BrokerSupervisor(ActorContext<Command> ctx, TimerScheduler<Command> timers, int brokerId, Deps deps,
+      ActorRef<BrokerStatus> statusListener) {
     super(ctx);
     this.brokerId = brokerId;
     this.deps = deps;
+    this.statusListener = statusListener;
+    this.metrics = deps.metrics();
     this.settings = deps.settings();
     this.timers = timers;
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("pgamqp-blocking-dispatcher"));
@@ -164,7 +179,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
   // ---- ownership
 
   private void acquire() {
-    phase = Phase.ACQUIRING;
+    enter(Phase.ACQUIRING);
     runBlocking(() -> OwnershipLock.tryAcquire(deps.database(), brokerId), LockTried::new);
   }
 
@@ -181,7 +196,8 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
       Duration pause = backoff.next(failures);
       getContext().getLog().warn("broker {}: cannot reach the database to take ownership, retrying in {} ms: {}",
           brokerId, pause.toMillis(), message(m.error()));
-      phase = Phase.BACKOFF;
+      lastError = "cannot reach the database: " + message(m.error());
+      enter(Phase.BACKOFF);
       timers.startSingleTimer(Retry.INSTANCE, pause);
       return this;
     }
@@ -190,12 +206,15 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
         getContext().getLog().info("broker {}: another bridge drains it; standing by to take over", brokerId);
         standbyLogged = true;
       }
-      phase = Phase.STANDBY;
+      enter(Phase.STANDBY);
       timers.startSingleTimer(Retry.INSTANCE, settings.ownershipCheck());
       return this;
     }
     lock = m.lock();
     standbyLogged = false;
+    connectedOnce = false;
+    metrics.owned(brokerId, true);
+    deps.store().recordOwnership(brokerId, OWNER, true);
     getContext().getLog().info("broker {}: this bridge owns it now (advisory lock held by session {})",
         brokerId, lock.pid());
     timers.startTimerWithFixedDelay(CheckOwnership.INSTANCE, settings.ownershipCheck());
@@ -221,11 +240,14 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     timers.cancel(CheckOwnership.INSTANCE);
     lock.close();
     lock = null;
+    metrics.owned(brokerId, false);
+    lastError = "lost the database session holding the broker's lock";
+    reportStatus();
     if (killSwitch != null) {
       killSwitch.abort(new OutboxOwnershipLost(brokerId));
     } else if (!busy && phase != Phase.STOPPING) {
       closeLink();
-      phase = Phase.BACKOFF;
+      enter(Phase.BACKOFF);
       timers.startSingleTimer(Retry.INSTANCE, backoff.next(++failures));
     }
     return this;
@@ -234,7 +256,10 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
   // ---- connection
 
   private void connect() {
-    phase = Phase.CONNECTING;
+    if (connectedOnce) {
+      metrics.reconnect(brokerId);
+    }
+    enter(Phase.CONNECTING);
     runBlocking(this::openLink, Connected::new);
   }
 
@@ -277,7 +302,8 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
       Duration pause = backoff.next(failures);
       getContext().getLog().warn("broker {}: cannot connect, reconnecting in {} ms because: {}",
           brokerId, pause.toMillis(), message(m.error()));
-      phase = Phase.BACKOFF;
+      failed("cannot connect: " + message(m.error()));
+      enter(Phase.BACKOFF);
       timers.startSingleTimer(Retry.INSTANCE, pause);
       return this;
     }
@@ -291,6 +317,12 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
       }
     });
     getContext().getLog().info("broker {}: connected to {}", brokerId, link.opened().endpoint().describe());
+    connectedOnce = true;
+    lastError = null;
+    metrics.connectionState(brokerId, true);
+    deps.store().recordConnection(brokerId, OWNER,
+        link.opened().endpoint().host() + ":" + link.opened().endpoint().port());
+    reportStatus();
     if (stopReplyTo != null || lock == null) {
       return stopping();
     }
@@ -304,6 +336,8 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     }
     getContext().getLog().warn("broker {}: lost connection to {}: {}",
         brokerId, link.opened().endpoint().describe(), m.reason());
+    failed("lost connection to " + link.opened().endpoint().describe() + ": " + m.reason());
+    metrics.connectionState(brokerId, false);
     if (killSwitch != null) {
       killSwitch.abort(new IllegalStateException("connection lost: " + m.reason()));
     }
@@ -313,7 +347,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
   // ---- stream
 
   private void openChannel() {
-    phase = Phase.CONNECTING;
+    enter(Phase.CONNECTING);
     Connection c = link.opened().connection();
     runBlocking(() -> ConfirmingPublisher.open(c, settings.confirmTimeout()), ChannelOpened::new);
   }
@@ -337,7 +371,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
   }
 
   private void startStream() {
-    phase = Phase.RUNNING;
+    enter(Phase.RUNNING);
     long gen = ++generation;
     streamStartedNanos = System.nanoTime();
     SharedKillSwitch ks = KillSwitches.shared("broker-" + brokerId + "-" + gen);
@@ -346,10 +380,18 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     AtomicBoolean drop = dropUnroutable;
     OutboxStore store = deps.store();
     OutboxSource.InFlight inFlight = new OutboxSource.InFlight();
-    // basicPublish may block on the socket: only this stage runs on the AMQP dispatcher.
+    // basicPublish may block on the socket: this stage runs on the AMQP dispatcher, in an island of its own (a
+    // dispatcher attribute only takes effect at an async boundary) whose input buffer of one batch keeps the number
+    // of claimed-but-unsettled rows close to batches-in-flight x batch-size.
     Flow<Declared, ConfirmingPublisher.Published, akka.NotUsed> publish = Flow.<Declared>create()
-        .mapAsync(settings.batchesInFlight(), b -> pub.publish(b.batch(), b.declarations()))
-        .withAttributes(ActorAttributes.dispatcher("pgamqp-amqp-dispatcher"));
+        .mapAsync(settings.batchesInFlight(), b -> {
+          long t0 = System.nanoTime();
+          return pub.publish(b.batch(), b.declarations()).thenApply(p -> {
+            metrics.confirmLatency(brokerId, System.nanoTime() - t0);
+            return p;
+          });
+        })
+        .async("pgamqp-amqp-dispatcher", 1);
     ActorRef<Command> self = getContext().getSelf();
     CompletionStage<Boolean> done = OutboxSource.create(store, brokerId, lock.pid(), settings, wakeup, inFlight)
         .via(ks.flow())
@@ -357,6 +399,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
         .via(publish)
         .mapAsync(1, p -> {
           Settlement s = Settlements.from(brokerId, p, settings.maxAttempts(), drop.get());
+          BatchMetrics.record(metrics, brokerId, p, s);
           return store.settle(brokerId, s).thenApply(x -> {
             inFlight.settled(p.batch().size());
             if (s.retryNeeded()) {
@@ -424,7 +467,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
       Duration pause = backoff.next(failures);
       getContext().getLog().info("broker {}: resending unconfirmed messages in order in {} ms", brokerId,
           pause.toMillis());
-      phase = Phase.BACKOFF;
+      enter(Phase.BACKOFF);
       timers.startSingleTimer(Retry.INSTANCE, pause);
       return this;
     }
@@ -437,10 +480,11 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     boolean connectionOk = link != null && link.opened().connection().isOpen();
     getContext().getLog().warn("broker {}: {}; {} in {} ms", brokerId, why,
         connectionOk ? "restarting" : "reconnecting", pause.toMillis());
+    failed(why);
     if (!connectionOk) {
       closeLink();
     }
-    phase = Phase.BACKOFF;
+    enter(Phase.BACKOFF);
     timers.startSingleTimer(Retry.INSTANCE, pause);
     return this;
   }
@@ -464,10 +508,12 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     timers.cancel(CheckOwnership.INSTANCE);
     closeLink();
     if (lock != null) {
+      deps.store().recordOwnership(brokerId, OWNER, false);
       lock.close();
       lock = null;
     }
-    phase = Phase.BACKOFF;
+    metrics.owned(brokerId, false);
+    enter(Phase.BACKOFF);
     timers.startSingleTimer(Retry.INSTANCE, settings.ownershipCheck());
     return this;
   }
@@ -522,7 +568,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
   }
 
   private Behavior<Command> stopping() {
-    phase = Phase.STOPPING;
+    enter(Phase.STOPPING);
     timers.cancel(Retry.INSTANCE);
     timers.cancel(CheckOwnership.INSTANCE);
     if (killSwitch != null) {
@@ -537,12 +583,47 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
   }
 
   private Behavior<Command> finishStop() {
+    if (lock != null) {
+      deps.store().recordOwnership(brokerId, OWNER, false);
+    }
     releaseAll();
+    metrics.owned(brokerId, false);
+    metrics.connectionState(brokerId, false);
     if (stopReplyTo != null) {
       stopReplyTo.tell(Done.getInstance());
     }
     getContext().getLog().info("broker {}: stopped", brokerId);
     return Behaviors.stopped();
+  }
+
+  // ---- status and metrics
+
+  private void enter(Phase next) {
+    if (next != phase) {
+      phase = next;
+      phaseSince = java.time.Instant.now();
+    }
+    reportStatus();
+  }
+
+  private void failed(String why) {
+    lastError = why;
+    if (lock != null) {
+      deps.store().recordError(brokerId, OWNER, why);
+    }
+    reportStatus();
+  }
+
+  private void reportStatus() {
+    String p = switch (phase) {
+      case ACQUIRING, STANDBY -> BrokerStatus.STANDBY;
+      case CONNECTING -> BrokerStatus.CONNECTING;
+      case RUNNING -> BrokerStatus.RUNNING;
+      case BACKOFF -> BrokerStatus.BACKOFF;
+      case STOPPING -> BrokerStatus.STOPPING;
+    };
+    String to = link == null ? null : link.opened().endpoint().host() + ":" + link.opened().endpoint().port();
+    statusListener.tell(new BrokerStatus(brokerId, p, lock != null, to, lastError, phaseSince));
   }
 
   // ---- helpers
@@ -567,7 +648,23 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     if (link != null) {
       closeQuietly(link.opened().connection());
       link = null;
+      metrics.connectionState(brokerId, false);
+      if (lock != null) {
+        deps.store().recordConnection(brokerId, OWNER, null);
+      }
     }
+  }
+
+  private static String hostName() {
+    String h = System.getenv("HOSTNAME");
+    if (h == null || h.isBlank()) {
+      try {
+        h = java.net.InetAddress.getLocalHost().getHostName();
+      } catch (java.io.IOException e) {
+        h = "localhost";
+      }
+    }
+    return h;
   }
 
   private static void closeQuietly(Connection c) {

@@ -34,7 +34,8 @@ final class DemoCommand {
       String url = pg.jdbcUrl("postgres");
       say("PostgreSQL at " + url + ", AMQP broker at " + amqp.host() + ":" + amqp.port());
       Config config = ConfigFactory.parseMap(Map.of(
-              "pgamqp.db.url", url, "pgamqp.db.user", pg.user(), "pgamqp.db.password", ""))
+              "pgamqp.db.url", url, "pgamqp.db.user", pg.user(), "pgamqp.db.password", "",
+              "pgamqp.http.port", 0)) // any free port: the demo must not clash with a running bridge
           .withFallback(ConfigFactory.load()).resolve();
       InstallCommand.install(DatabaseSettings.create(config));
       say("installed schema amqp (sql/install.sql)");

@@ -3,7 +3,10 @@ package io.pgamqp.cli;
 import io.pgamqp.config.ConfigError;
 import java.util.Arrays;
 
-/** {@code java -jar pgamqp.jar <command>}: install, run, demo. Exit codes: 0 ok, 1 failure, 2 usage or settings. */
+/**
+ * {@code java -jar pgamqp.jar <command>}: install, run, demo, status. Exit codes: 0 ok, 1 failure, 2 usage or
+ * settings.
+ */
 public final class Main {
   private Main() {}
 
@@ -19,6 +22,7 @@ public final class Main {
         case "install" -> InstallCommand.run(rest);
         case "run" -> RunCommand.run(rest);
         case "demo" -> DemoCommand.run(rest);
+        case "status" -> StatusCommand.run(rest);
         case "help", "--help", "-h" -> {
           usage();
           yield 0;
@@ -45,6 +49,9 @@ public final class Main {
           install   create or upgrade schema amqp in the configured database
           run       run the bridge: stream amqp.outbox to the brokers in amqp.broker
           demo      self-contained demo with embedded PostgreSQL and an embedded AMQP broker
-        settings: config/application.conf or -Dconfig.file=FILE; env PGAMQP_DB_URL, PGAMQP_DB_USER, PGAMQP_DB_PASSWORD""");
+          status    per broker: owner, connection, backlog, oldest pending, dead letters, last error
+                    (from the view amqp.status); --watch [SECONDS] redraws every SECONDS (default 2)
+        settings: config/application.conf or -Dconfig.file=FILE; env PGAMQP_DB_URL, PGAMQP_DB_USER, PGAMQP_DB_PASSWORD,
+          PGAMQP_HTTP_PORT""");
   }
 }

@@ -20,7 +20,8 @@ public record BridgeSettings(
     Duration brokerRefresh,
     Duration drainTimeout,
     Duration amqpHeartbeat,
-    Duration amqpConnectTimeout) {
+    Duration amqpConnectTimeout,
+    Duration progressInterval) {
 
   public static BridgeSettings create(Config config) {
     Settings s = new Settings(config, "pgamqp.bridge");
@@ -40,7 +41,8 @@ public record BridgeSettings(
         s.positiveDuration("broker-refresh"),
         s.positiveDuration("drain-timeout"),
         s.positiveDuration("amqp-heartbeat"),
-        s.positiveDuration("amqp-connect-timeout"));
+        s.positiveDuration("amqp-connect-timeout"),
+        s.positiveDuration("progress-interval"));
     if (b.idlePollMax.compareTo(b.idlePollMin) < 0) {
       throw new ConfigError("setting pgamqp.bridge.idle-poll-max must not be below pgamqp.bridge.idle-poll-min");
     }

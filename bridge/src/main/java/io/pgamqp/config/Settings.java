@@ -52,6 +52,29 @@ final class Settings {
     return value;
   }
 
+  boolean bool(String name) {
+    try {
+      return config.getBoolean(key(name));
+    } catch (ConfigException e) {
+      throw new ConfigError("setting " + key(name) + " must be true or false: " + e.getMessage(), e);
+    }
+  }
+
+  /** A TCP port, 0 meaning "any free port". */
+  int port(String name, String env) {
+    String named = env == null ? key(name) : key(name) + " (env " + env + ")";
+    int value;
+    try {
+      value = config.getInt(key(name));
+    } catch (ConfigException e) {
+      throw new ConfigError("setting " + named + " must be a whole number: " + e.getMessage(), e);
+    }
+    if (value < 0 || value > 65_535) {
+      throw new ConfigError("setting " + named + " must be a TCP port in 0..65535 (0 = any free port), was " + value);
+    }
+    return value;
+  }
+
   double fraction(String name) {
     double value;
     try {

@@ -65,6 +65,21 @@ public final class OutboxStore {
 
   private static final String WAITING = "update amqp.broker_state set bridge_waiting = ? where broker_id = ?";
 
+  private static final String OWNER =
+      "update amqp.broker_state set owner = ?, owned_since = case when ? then now() end,"
+          + " connected_to = null, connected_since = null where broker_id = ? and (? or owner = ?)";
+
+  private static final String CONNECTED =
+      "update amqp.broker_state set connected_to = ?, connected_since = case when ? is null then null else now() end"
+          + " where broker_id = ? and owner = ?";
+
+  private static final String ERROR =
+      "update amqp.broker_state set last_error = ?, last_error_at = now() where broker_id = ? and owner = ?";
+
+  private static final String CONFIRMED_AT =
+      "update amqp.broker_state set last_confirm_at = now() where broker_id = ?"
+          + " and (last_confirm_at is null or last_confirm_at < now() - interval '1 second')";
+
   /** What one claim saw. */
   public record Claim(Snapshot snapshot, boolean owned, List<OutboxRow> rows) {}
 
@@ -150,6 +165,57 @@ public final class OutboxStore {
     });
   }
 
+  /**
+   * The bridge's runtime report in {@code amqp.broker_state}, shown by {@code amqp.status}. Best effort: a failed
+   * write is logged, never fatal. {@code owner} identifies this process ({@code host:pid}); writes other than taking
+   * ownership only touch a row this process owns, so a stale process cannot overwrite its successor's report.
+   */
+  public void recordOwnership(int brokerId, String owner, boolean owned) {
+    report(c -> {
+      try (PreparedStatement ps = c.prepareStatement(OWNER)) {
+        ps.setString(1, owned ? owner : null);
+        ps.setBoolean(2, owned);
+        ps.setInt(3, brokerId);
+        ps.setBoolean(4, owned);
+        ps.setString(5, owner);
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  /** {@code connectedTo} null when the connection closed. */
+  public void recordConnection(int brokerId, String owner, String connectedTo) {
+    report(c -> {
+      try (PreparedStatement ps = c.prepareStatement(CONNECTED)) {
+        ps.setString(1, connectedTo);
+        ps.setString(2, connectedTo);
+        ps.setInt(3, brokerId);
+        ps.setString(4, owner);
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  public void recordError(int brokerId, String owner, String error) {
+    report(c -> {
+      try (PreparedStatement ps = c.prepareStatement(ERROR)) {
+        ps.setString(1, error);
+        ps.setInt(2, brokerId);
+        ps.setString(3, owner);
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  private void report(SlickDatabase.Work<Integer> work) {
+    db.run(work).whenComplete((n, e) -> {
+      if (e != null) {
+        org.slf4j.LoggerFactory.getLogger(OutboxStore.class)
+            .debug("could not write the runtime report to amqp.broker_state: {}", e.getMessage());
+      }
+    });
+  }
+
   /** Applies what the broker said about one batch, in one transaction. */
   public CompletionStage<Settlement> settle(int brokerId, Settlement settlement) {
     return db.transactionally(c -> {
@@ -157,6 +223,12 @@ public final class OutboxStore {
         try (PreparedStatement ps = c.prepareStatement(DELETE)) {
           ps.setInt(1, brokerId);
           ps.setArray(2, longs(c, settlement.deleted()));
+          ps.executeUpdate();
+        }
+      }
+      if (!settlement.deleted().isEmpty()) {
+        try (PreparedStatement ps = c.prepareStatement(CONFIRMED_AT)) { // at most one row version a second
+          ps.setInt(1, brokerId);
           ps.executeUpdate();
         }
       }

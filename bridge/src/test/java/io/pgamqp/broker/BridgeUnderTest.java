@@ -65,6 +65,11 @@ final class BridgeUnderTest implements AutoCloseable {
     bridge = BridgeRunner.start(db, overrides);
   }
 
+  /** The running bridge (for its operations port). */
+  Bridge bridge() {
+    return bridge;
+  }
+
   /** Stops the bridge gracefully (in-flight confirms settle). */
   void stopBridge() {
     if (bridge != null) {

@@ -38,7 +38,8 @@ public final class BridgeProcess implements AutoCloseable {
         "pgamqp.bridge.ownership-check", "300ms",
         "pgamqp.bridge.broker-refresh", "2s",
         "pgamqp.bridge.confirm-timeout", "10s",
-        "pgamqp.bridge.drain-timeout", "10s");
+        "pgamqp.bridge.drain-timeout", "10s",
+        "pgamqp.http.port", "0");
     defaults.forEach((k, v) -> {
       if (!settings.containsKey(k)) {
         cmd.add("-D" + k + "=" + v);

@@ -21,7 +21,8 @@ public final class BridgeRunner {
         "pgamqp.bridge.ownership-check", "300ms",
         "pgamqp.bridge.broker-refresh", "2s",
         "pgamqp.bridge.confirm-timeout", "10s",
-        "pgamqp.bridge.drain-timeout", "10s"));
+        "pgamqp.bridge.drain-timeout", "10s",
+        "pgamqp.http.port", "0")); // several bridges may run at once: any free port
     base.putAll(overrides);
     return ConfigFactory.parseMap(base).withFallback(ConfigFactory.load()).resolve();
   }

@@ -1,0 +1,379 @@
+package io.pgamqp.cli;
+
+import com.typesafe.config.Config;
+import io.pgamqp.config.DatabaseSettings;
+import io.pgamqp.config.PgamqpConfig;
+import java.io.PrintStream;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.postgresql.util.PGInterval;
+
+/**
+ * {@code status [--watch [SECONDS]]}: one line per broker from the view {@code amqp.status} — who drains it, where it
+ * is connected, its backlog and oldest pending age, dead letters, the last confirm — and each broker's last error
+ * below the table. {@code --watch} redraws every SECONDS (default 2) until Ctrl-C, and keeps retrying while the
+ * database is away. Exit codes: 0 shown, 1 database unreachable or not installed, 2 bad option.
+ */
+final class StatusCommand {
+  static final String USAGE = "usage: java -jar pgamqp.jar status [--watch [SECONDS]]";
+  private static final double DEFAULT_WATCH_SECONDS = 2;
+  private static final String CLEAR_SCREEN = "\033[H\033[2J";
+  private static final String UNDEFINED_TABLE = "42P01";
+  private static final String QUERY =
+      "select s.*, pg_catalog.now() as pgamqp_now from amqp.status s order by s.broker_id";
+  private static final DateTimeFormatter CLOCK =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'", Locale.ROOT).withZone(ZoneOffset.UTC);
+
+  /** One row of {@code amqp.status}; null where the view has NULL. */
+  record Row(
+      int brokerId,
+      String addresses,
+      long backlog,
+      boolean backlogCapped,
+      Duration oldestPendingAge,
+      long deadLetters,
+      boolean deadLettersCapped,
+      String lastError,
+      Instant lastErrorAt,
+      String owner,
+      Instant ownedSince,
+      String connectedTo,
+      Instant connectedSince,
+      Instant lastConfirmAt,
+      boolean bridgeWaiting) {}
+
+  /** What was read: the rows and the database's clock, which the ages are relative to. */
+  record Reading(List<Row> rows, Instant now) {}
+
+  private StatusCommand() {}
+
+  static int run(String[] args) {
+    return run(args, null, System.out, System.err);
+  }
+
+  /** @param config null: load it as the other commands do (after the options are checked) */
+  static int run(String[] args, Config config, PrintStream out, PrintStream err) {
+    Double watchSeconds;
+    try {
+      watchSeconds = parseWatch(args);
+    } catch (IllegalArgumentException e) {
+      err.println("pgamqp status: " + e.getMessage());
+      err.println(USAGE);
+      return 2;
+    }
+    DatabaseSettings db = DatabaseSettings.create(config != null ? config : PgamqpConfig.load());
+    Connection connection;
+    try {
+      connection = db.connect("pgamqp status");
+    } catch (SQLException e) {
+      err.println("pgamqp status: cannot connect to the database " + db.url() + " as " + db.user() + ": "
+          + e.getMessage());
+      return 1;
+    }
+    try {
+      Reading first = read(connection); // a missing view fails here, with --watch too
+      if (watchSeconds == null) {
+        out.print(render(first, db.url()));
+        out.flush();
+        return 0;
+      }
+      return watch(connection, first, db, watchSeconds, out);
+    } catch (SQLException e) {
+      err.println("pgamqp status: " + explain(e, db));
+      return 1;
+    } finally {
+      close(connection);
+    }
+  }
+
+  /** Null without {@code --watch}, else the refresh period in seconds. */
+  static Double parseWatch(String[] args) {
+    Double watch = null;
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (a.equals("--watch") || a.equals("-w")) {
+        watch = DEFAULT_WATCH_SECONDS;
+        if (i + 1 < args.length && !args[i + 1].startsWith("-")) {
+          watch = seconds(args[++i]);
+        }
+      } else if (a.startsWith("--watch=")) {
+        watch = seconds(a.substring("--watch=".length()));
+      } else {
+        throw new IllegalArgumentException("unknown option '" + a + "'");
+      }
+    }
+    return watch;
+  }
+
+  private static double seconds(String s) {
+    double v;
+    try {
+      v = Double.parseDouble(s);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("--watch takes a number of seconds, was '" + s + "'");
+    }
+    if (!(v > 0) || Double.isInfinite(v)) {
+      throw new IllegalArgumentException("--watch takes a number of seconds greater than 0, was '" + s + "'");
+    }
+    return v;
+  }
+
+  /**
+   * Redraws until interrupted (Ctrl-C ends the JVM); a lost database is shown and retried, not fatal. Closes the
+   * connections it opens; {@code first} stays the caller's.
+   */
+  private static int watch(Connection first, Reading firstReading, DatabaseSettings db, double seconds,
+      PrintStream out) {
+    Connection connection = first;
+    long periodMillis = Math.max(1, Math.round(seconds * 1000));
+    String every = seconds == Math.rint(seconds) ? Long.toString((long) seconds) : Double.toString(seconds);
+    String footer = "\n(every " + every + " s; Ctrl-C to stop)";
+    Reading reading = firstReading;
+    while (!Thread.currentThread().isInterrupted()) {
+      String screen;
+      try {
+        if (reading == null) {
+          if (connection == null) {
+            connection = db.connect("pgamqp status");
+          }
+          reading = read(connection);
+        }
+        screen = render(reading, db.url());
+      } catch (SQLException e) {
+        screen = header(db.url(), Instant.now()) + explain(e, db) + "\n";
+        if (connection != null && connection != first) {
+          close(connection);
+        }
+        connection = null;
+      }
+      reading = null;
+      out.print(CLEAR_SCREEN);
+      out.print(screen);
+      out.println(footer);
+      out.flush();
+      try {
+        Thread.sleep(periodMillis);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (connection != null && connection != first) {
+      close(connection);
+    }
+    return 0;
+  }
+
+  static Reading read(Connection connection) throws SQLException {
+    List<Row> rows = new ArrayList<>();
+    Instant now = null;
+    try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(QUERY)) {
+      boolean deadLettersCapped = hasColumn(rs, "dead_letters_capped");
+      while (rs.next()) {
+        now = instant(rs, "pgamqp_now");
+        rows.add(new Row(
+            rs.getInt("broker_id"),
+            text(rs.getObject("addresses")),
+            rs.getLong("backlog"),
+            rs.getBoolean("backlog_capped"),
+            interval(rs.getObject("oldest_pending_age")),
+            rs.getLong("dead_letters"),
+            deadLettersCapped && rs.getBoolean("dead_letters_capped"),
+            rs.getString("last_error"),
+            instant(rs, "last_error_at"),
+            rs.getString("owner"),
+            instant(rs, "owned_since"),
+            rs.getString("connected_to"),
+            instant(rs, "connected_since"),
+            instant(rs, "last_confirm_at"),
+            rs.getBoolean("bridge_waiting")));
+      }
+    }
+    return new Reading(rows, now != null ? now : Instant.now());
+  }
+
+  /** The screen for one reading: a header, the table, then one line per broker with a last error. */
+  static String render(Reading s, String url) {
+    StringBuilder out = new StringBuilder();
+    out.append(header(url, s.now()));
+    if (s.rows().isEmpty()) {
+      return out.append("no brokers in amqp.broker\n").toString();
+    }
+    List<String[]> table = new ArrayList<>();
+    table.add(new String[] {"BROKER", "STATE", "OWNER", "CONNECTED TO", "UP", "BACKLOG", "OLDEST", "DEAD",
+        "LAST CONFIRM", "ADDRESSES"});
+    for (Row r : s.rows()) {
+      table.add(new String[] {
+          Integer.toString(r.brokerId()),
+          state(r),
+          orDash(r.owner()),
+          orDash(r.connectedTo()),
+          r.connectedTo() == null ? "-" : since(r.connectedSince(), s.now()),
+          String.format(Locale.ROOT, "%,d", r.backlog()) + (r.backlogCapped() ? "+" : ""),
+          r.oldestPendingAge() == null ? "-" : human(r.oldestPendingAge()),
+          String.format(Locale.ROOT, "%,d", r.deadLetters()) + (r.deadLettersCapped() ? "+" : ""),
+          r.lastConfirmAt() == null ? "never" : ago(r.lastConfirmAt(), s.now()),
+          orDash(r.addresses())});
+    }
+    appendAligned(out, table);
+    boolean first = true;
+    for (Row r : s.rows()) {
+      if (r.lastError() != null) {
+        out.append(first ? "\n" : "");
+        first = false;
+        out.append("broker ").append(r.brokerId()).append(": last error")
+            .append(r.lastErrorAt() == null ? "" : " " + ago(r.lastErrorAt(), s.now()))
+            .append(": ").append(oneLine(r.lastError())).append('\n');
+      }
+    }
+    return out.toString();
+  }
+
+  /** ASCII only: the terminal's encoding is unknown. */
+  private static String header(String url, Instant now) {
+    return "pgamqp status of " + url + " at " + CLOCK.format(now) + "\n\n";
+  }
+
+  /**
+   * {@code unowned}: no bridge drains it; {@code disconnected}: owned, no AMQP connection; {@code idle}: connected, the
+   * bridge asleep on LISTEN until a publish; {@code running}: connected and polling or sending.
+   */
+  static String state(Row r) {
+    if (r.owner() == null) {
+      return "unowned";
+    }
+    if (r.connectedTo() == null) {
+      return "disconnected";
+    }
+    return r.bridgeWaiting() ? "idle" : "running";
+  }
+
+  /** Columns padded to their widest cell, two spaces apart; the last column is not padded. */
+  private static void appendAligned(StringBuilder out, List<String[]> table) {
+    int columns = table.get(0).length;
+    int[] width = new int[columns];
+    for (String[] row : table) {
+      for (int c = 0; c < columns; c++) {
+        width[c] = Math.max(width[c], row[c].length());
+      }
+    }
+    for (String[] row : table) {
+      StringBuilder line = new StringBuilder();
+      for (int c = 0; c < columns; c++) {
+        line.append(row[c]);
+        if (c < columns - 1) {
+          line.append(" ".repeat(width[c] - row[c].length() + 2));
+        }
+      }
+      out.append(line.toString().stripTrailing()).append('\n');
+    }
+  }
+
+  /** {@code 3m12s}, {@code 42s}, {@code 1h2m}, {@code 2d3h}, {@code <1s}: the two largest units. */
+  static String human(Duration d) {
+    if (d.isNegative()) {
+      d = Duration.ZERO;
+    }
+    long s = d.getSeconds();
+    if (s < 1) {
+      return d.isZero() ? "0s" : "<1s";
+    }
+    long days = s / 86_400;
+    long hours = s % 86_400 / 3_600;
+    long minutes = s % 3_600 / 60;
+    long secs = s % 60;
+    if (days > 0) {
+      return days + "d" + (hours > 0 ? hours + "h" : "");
+    }
+    if (hours > 0) {
+      return hours + "h" + (minutes > 0 ? minutes + "m" : "");
+    }
+    if (minutes > 0) {
+      return minutes + "m" + (secs > 0 ? secs + "s" : "");
+    }
+    return secs + "s";
+  }
+
+  private static String ago(Instant then, Instant now) {
+    return human(Duration.between(then, now)) + " ago";
+  }
+
+  private static String since(Instant then, Instant now) {
+    return then == null ? "?" : human(Duration.between(then, now));
+  }
+
+  private static String orDash(String s) {
+    return s == null || s.isEmpty() ? "-" : s;
+  }
+
+  private static String oneLine(String s) {
+    return s.replaceAll("\\s*\\R\\s*", " ").strip();
+  }
+
+  private static String explain(SQLException e, DatabaseSettings db) {
+    if (UNDEFINED_TABLE.equals(e.getSQLState())) {
+      return "the view amqp.status is missing in " + db.url()
+          + ": install or upgrade the schema with `java -jar pgamqp.jar install`";
+    }
+    return "reading amqp.status from " + db.url() + " failed: " + e.getMessage();
+  }
+
+  /** Columns a newer view added are read only when there. */
+  private static boolean hasColumn(ResultSet rs, String name) throws SQLException {
+    ResultSetMetaData meta = rs.getMetaData();
+    for (int i = 1; i <= meta.getColumnCount(); i++) {
+      if (meta.getColumnLabel(i).equals(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static Instant instant(ResultSet rs, String column) throws SQLException {
+    OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
+    return t == null ? null : t.toInstant();
+  }
+
+  private static String text(Object value) throws SQLException {
+    if (value instanceof Array a) {
+      Object[] items = (Object[]) a.getArray();
+      List<String> parts = new ArrayList<>(items.length);
+      for (Object item : items) {
+        parts.add(String.valueOf(item));
+      }
+      return String.join(", ", parts);
+    }
+    return value == null ? null : value.toString();
+  }
+
+  /** A PostgreSQL interval (without months, which an age never has) as a Duration. */
+  private static Duration interval(Object value) {
+    if (!(value instanceof PGInterval i)) {
+      return null;
+    }
+    return Duration.ofDays(i.getYears() * 365L + i.getMonths() * 30L + i.getDays())
+        .plusHours(i.getHours())
+        .plusMinutes(i.getMinutes())
+        .plusSeconds(i.getWholeSeconds())
+        .plusNanos(i.getMicroSeconds() * 1_000L);
+  }
+
+  private static void close(Connection connection) {
+    try {
+      connection.close();
+    } catch (SQLException ignored) {
+      // closing anyway
+    }
+  }
+}

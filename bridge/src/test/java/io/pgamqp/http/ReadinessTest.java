@@ -1,0 +1,81 @@
+package io.pgamqp.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgamqp.broker.BridgeStatus;
+import io.pgamqp.broker.BrokerStatus;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The readiness rules, without HTTP. */
+class ReadinessTest {
+
+  private static final Instant SINCE = Instant.parse("2024-11-27T10:00:00Z");
+
+  private static BrokerStatus broker(int id, String phase, boolean owned, String lastError) {
+    return new BrokerStatus(id, phase, owned, phase.equals(BrokerStatus.RUNNING) ? "rabbit:5672" : null, lastError,
+        SINCE);
+  }
+
+  @Test
+  void readyWhenTheDatabaseAnswersAndOwnedBrokersRunOrRetryForAReason() {
+    Readiness r = Readiness.of(new BridgeStatus(true, null, List.of(
+        broker(1, BrokerStatus.RUNNING, true, null),
+        broker(2, BrokerStatus.BACKOFF, true, "connection refused"),
+        broker(3, BrokerStatus.CONNECTING, true, "connection refused"),
+        broker(4, BrokerStatus.STANDBY, false, null),
+        broker(5, BrokerStatus.CONNECTING, false, null))));
+    assertTrue(r.ready(), r.json());
+    assertEquals(List.of(), r.reasons());
+    assertTrue(r.json().startsWith("{\"status\":\"UP\",\"reasons\":[]"), r.json());
+  }
+
+  @Test
+  void aBridgeWithoutBrokersIsReadyIfTheDatabaseIs() {
+    assertTrue(Readiness.of(new BridgeStatus(true, null, List.of())).ready());
+  }
+
+  @Test
+  void notReadyWithoutTheDatabase() {
+    Readiness r = Readiness.of(new BridgeStatus(false, "Connection refused", List.of()));
+    assertFalse(r.ready());
+    assertEquals(List.of("database unreachable: Connection refused"), r.reasons());
+    assertTrue(r.json().contains("\"database\":{\"reachable\":false,\"error\":\"Connection refused\"}"), r.json());
+  }
+
+  @Test
+  void ownedBrokersThatAreNotConnectedWithoutAReasonOrStoppingAreNotReady() {
+    Readiness r = Readiness.of(new BridgeStatus(true, null, List.of(
+        broker(1, BrokerStatus.CONNECTING, true, null),
+        broker(2, BrokerStatus.BACKOFF, true, null),
+        broker(3, BrokerStatus.STOPPING, true, null),
+        broker(4, BrokerStatus.RUNNING, true, null))));
+    assertFalse(r.ready());
+    assertEquals(List.of("broker 1: connecting, not connected yet", "broker 2: backing off without a recorded reason",
+        "broker 3: stopping"), r.reasons());
+    assertNull(Readiness.problem(broker(4, BrokerStatus.RUNNING, true, null)));
+  }
+
+  @Test
+  void theJsonNamesEveryBrokerAndEscapesText() {
+    Readiness r = Readiness.of(new BridgeStatus(true, null, List.of(
+        broker(7, BrokerStatus.CONNECTING, true, null),
+        new BrokerStatus(8, BrokerStatus.BACKOFF, true, null, "bad \"vhost\"\nline 2", null))));
+    assertEquals("{\"status\":\"DOWN\",\"reasons\":[\"broker 7: connecting, not connected yet\"],"
+        + "\"database\":{\"reachable\":true,\"error\":null},\"brokers\":["
+        + "{\"broker\":7,\"ready\":false,\"reason\":\"connecting, not connected yet\",\"phase\":\"connecting\","
+        + "\"owned\":true,\"connectedTo\":null,\"lastError\":null,\"since\":\"2024-11-27T10:00:00Z\"},"
+        + "{\"broker\":8,\"ready\":true,\"reason\":null,\"phase\":\"backoff\",\"owned\":true,\"connectedTo\":null,"
+        + "\"lastError\":\"bad \\\"vhost\\\"\\nline 2\",\"since\":null}]}", r.json());
+  }
+
+  @Test
+  void anUnknownPhaseIsRejectedWhereTheStatusIsMade() {
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> new BrokerStatus(1, "acquiring", true, null, null, null));
+  }
+}
