@@ -1,5 +1,7 @@
 -- Privileges, all in one place. Callers get EXECUTE on the four pg_amqp functions and nothing
 -- else: the functions run as their owner (SECURITY DEFINER) and amqp.broker holds passwords.
+-- Dead-letter administration and amqp.status are for the amqp_admin role only (and status for
+-- pg_monitor); the owner and superusers may do everything anyway.
 
 revoke all on all tables in schema amqp from public;
 revoke all on all sequences in schema amqp from public;
@@ -16,19 +18,27 @@ grant execute on function
     amqp.disconnect(integer)
     to public;
 
--- amqp_publisher: for sites that revoke the PUBLIC grants above. Roles are cluster-wide, so an
--- install in another database may have created it already.
+-- amqp_publisher: for sites that revoke the PUBLIC grants above. amqp_admin: replays and purges
+-- dead letters, reads amqp.status. Roles are cluster-wide, so an install in another database may
+-- have created them already.
 do $$
+declare
+    v_role name;
 begin
-    if not exists (select from pg_catalog.pg_roles r where r.rolname = 'amqp_publisher') then
-        create role amqp_publisher nologin;
-    end if;
-exception
-    when duplicate_object then
-        null; -- created meanwhile by an install in another database
-    when insufficient_privilege then
-        raise notice 'pgamqp install: role amqp_publisher not created (needs CREATEROLE); '
-            'the functions stay executable by PUBLIC';
+    foreach v_role in array array['amqp_publisher', 'amqp_admin']::name[] loop
+        begin
+            if not exists (select from pg_catalog.pg_roles r where r.rolname = v_role) then
+                execute pg_catalog.format('create role %I nologin', v_role);
+            end if;
+        exception
+            when duplicate_object then
+                null; -- created meanwhile by an install in another database
+            when insufficient_privilege then
+                raise notice 'pgamqp install: role % not created (needs CREATEROLE); %', v_role,
+                    case v_role when 'amqp_publisher' then 'the functions stay executable by PUBLIC'
+                                else 'dead-letter administration stays with the owner' end;
+        end;
+    end loop;
 end
 $$;
 
@@ -48,3 +58,25 @@ begin
     end if;
 end
 $$;
+
+do $$
+begin
+    if exists (select from pg_catalog.pg_roles r where r.rolname = 'amqp_admin') then
+        grant usage on schema amqp to amqp_admin;
+        grant execute on function
+            amqp.dead_letter_replay(integer, bigint[], interval, boolean),
+            amqp.dead_letter_purge(integer, bigint[], interval, boolean),
+            amqp.broker_status()
+            to amqp_admin;
+        -- To choose what to replay and to see what was done; not the outbox (bodies in flight) nor
+        -- amqp.broker (passwords: amqp.status shows the addresses).
+        grant select on amqp.status, amqp.dead_letter, amqp.dead_letter_audit to amqp_admin;
+    end if;
+end
+$$;
+
+-- Monitoring agents (e.g. postgres_exporter) usually log in as members of pg_monitor, which may
+-- already read every session's queries; the view shows no passwords and no message bodies. (A
+-- view's functions run with the reader's EXECUTE privilege: hence the grant on broker_status.)
+grant select on amqp.status to pg_monitor;
+grant execute on function amqp.broker_status() to pg_monitor;

@@ -43,7 +43,10 @@ begin
     if not found then
         raise exception using errcode = '55000',
             message = 'amqp.autonomous_publish: the dblink extension is not installed in this database',
-            hint = 'a superuser runs: create extension dblink with schema amqp; (amqp.publish does not need it)';
+            -- A schema of its own, without USAGE for PUBLIC: nobody must reach the kept connection
+            -- through dblink's functions (install.sql's own attempt puts it in amqp and revokes them).
+            hint = 'a superuser runs: create schema amqp_dblink; create extension dblink with schema amqp_dblink; '
+                || '(amqp.publish does not need it)';
     end if;
 
     -- Every argument travels as a quoted, typed literal: nothing a caller passes can change the statement.

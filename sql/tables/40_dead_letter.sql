@@ -19,6 +19,19 @@ create table if not exists amqp.dead_letter (
     reason text not null
 );
 
+-- Per broker, in id order: amqp.status counts a broker's dead letters from it (index-only) and
+-- amqp.dead_letter_replay/purge find them with it. The table is written only on failures, so the
+-- index costs nothing on the hot path, and a pile of dead letters is exactly when status is read.
+-- Looked up first: `create index if not exists` takes a SHARE lock even when the index exists,
+-- which would hold up the bridge's dead-lettering for the rest of the install transaction.
+do $$
+begin
+    if pg_catalog.to_regclass('amqp.dead_letter_broker_id_id') is null then
+        create index dead_letter_broker_id_id on amqp.dead_letter (broker_id, id);
+    end if;
+end
+$$;
+
 comment on table amqp.dead_letter is
-'Messages the bridge could not deliver, with the reason; replay by inserting them into amqp.outbox '
-'with message_id set.';
+'Messages the bridge could not deliver, with the reason. amqp.dead_letter_replay() sends them again '
+'(same message_id), amqp.dead_letter_purge() deletes them.';

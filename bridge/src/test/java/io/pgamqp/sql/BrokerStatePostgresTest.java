@@ -66,6 +66,27 @@ class BrokerStatePostgresTest {
     }
 
     @Test
+    void addingAFailoverHostKeepsTheBrokersSettings() throws SQLException {
+        int broker = db.insertBroker();
+        db.exec("update amqp.broker_state set max_body_bytes = 777 where broker_id = ?", broker);
+        db.exec("insert into amqp.broker (broker_id, host, port) values (?, 'another-standby.example', 5672)", broker);
+        assertEquals(777, ((Number) state(broker).get(0).get("max_body_bytes")).intValue());
+    }
+
+    /** What lets pg_dump's data (restored after amqp.broker's, whose trigger made default rows) keep the settings. */
+    @Test
+    void insertingAnExistingBrokerIdReplacesItsRow() throws SQLException {
+        int broker = db.insertBroker();
+        db.exec("insert into amqp.broker_state (broker_id, max_body_bytes, on_unroutable, owner)"
+                + " values (?, 55, 'drop', 'restored')", broker);
+        List<Map<String, Object>> state = state(broker);
+        assertEquals(1, state.size(), state::toString);
+        assertEquals(55, ((Number) state.get(0).get("max_body_bytes")).intValue());
+        assertEquals("drop", state.get(0).get("on_unroutable"));
+        assertEquals("restored", state.get(0).get("owner"));
+    }
+
+    @Test
     void truncateRemovesAllState() throws SQLException {
         db.insertBroker();
         try (Connection connection = db.connect()) {

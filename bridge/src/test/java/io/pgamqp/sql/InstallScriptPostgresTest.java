@@ -1,11 +1,13 @@
 package io.pgamqp.sql;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,10 +22,15 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
-/** sql/install.sql: idempotent, up to date with its sources, and pg_amqp's documented usage works right after it. */
+/**
+ * sql/install.sql: idempotent, upgrades the first release, up to date with its sources (as is the extension script),
+ * and pg_amqp's documented usage works right after it.
+ */
 class InstallScriptPostgresTest {
 
     @Test
@@ -83,20 +90,71 @@ class InstallScriptPostgresTest {
             } finally {
                 pool.shutdownNow();
             }
-            assertEquals(5L, db.queryLong("select count(*) from pg_tables where schemaname = 'amqp'"));
+            assertEquals(6L, db.queryLong("select count(*) from pg_tables where schemaname = 'amqp'"));
         }
     }
 
     @Test
     void installSqlIsAssembledFromTheCurrentSources() throws Exception {
-        Path assemble = repoRoot().resolve("sql/assemble.sh");
-        Process process = new ProcessBuilder("bash", assemble.toString(), "--stdout")
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
-        String assembled = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "assemble.sh did not finish");
-        assertEquals(0, process.exitValue(), "assemble.sh --stdout failed");
-        assertEquals(assembled, installSql(), "sql/install.sql is stale: run `bash sql/assemble.sh` and commit it");
+        assertEquals(assembled("--stdout"), installSql(),
+                "sql/install.sql is stale: run `bash sql/assemble.sh` and commit it");
+    }
+
+    @Test
+    void theExtensionScriptIsAssembledFromTheCurrentSources() throws Exception {
+        String control = Files.readString(repoRoot().resolve("sql/amqp.control"), StandardCharsets.UTF_8);
+        Matcher version = Pattern.compile("(?m)^default_version = '([^']+)'$").matcher(control);
+        assertTrue(version.find(), "no default_version in sql/amqp.control");
+        Path script = repoRoot().resolve("sql/extension/amqp--" + version.group(1) + ".sql");
+        assertTrue(Files.isRegularFile(script), script + " is missing: run `bash sql/assemble.sh` and commit it");
+        assertEquals(assembled("--stdout-extension"), Files.readString(script, StandardCharsets.UTF_8),
+                script + " is stale: run `bash sql/assemble.sh` and commit it");
+    }
+
+    @Test
+    void upgradingTheFirstReleaseGivesTheSameSchemaAsAFreshInstallAndKeepsTheData() throws Exception {
+        String firstRelease;
+        try (InputStream in = getClass().getResourceAsStream("install-c07e39b.sql")) {
+            assertNotNull(in, "test resource install-c07e39b.sql");
+            firstRelease = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        try (TestDatabase upgraded = TestServers.get().createEmptyDatabase("upgrade_first");
+             TestDatabase fresh = TestServers.get().createDatabase("upgrade_fresh")) {
+            upgraded.exec(firstRelease);
+            int broker = upgraded.insertBroker();
+            upgraded.exec("update amqp.broker_state set max_body_bytes = 4242 where broker_id = ?", broker);
+            upgraded.exec("select amqp.publish(?, 'ex', 'k', 'queued before the upgrade')", broker);
+
+            upgraded.exec(installSql());
+
+            SchemaListing.assertSameSchema(fresh, upgraded);
+            assertEquals(4242L, upgraded.queryLong("select max_body_bytes from amqp.broker_state where broker_id = ?",
+                    broker));
+            assertEquals(1L, upgraded.queryLong("select backlog from amqp.status where broker_id = ?", broker));
+        }
+    }
+
+    /**
+     * Re-running install.sql on an up-to-date schema must not queue behind, or block, the transactions of publishers
+     * and of the bridge: it takes no lock on amqp.outbox, amqp.broker_state or amqp.dead_letter that conflicts with
+     * theirs (the runtime columns and the dead_letter index are looked up, not re-added "if not exists").
+     */
+    @Test
+    void reinstallingDoesNotWaitForOpenPublishersOrDeadLettering() throws Exception {
+        try (TestDatabase db = TestServers.get().createDatabase("install_locks");
+             Connection open = db.connect()) {
+            int broker = db.insertBroker();
+            open.setAutoCommit(false);
+            Sql.value(open, "select amqp.publish(?, 'ex', 'k', 'in an open transaction')", broker);
+            Sql.exec(open, "insert into amqp.dead_letter (outbox_id, message_id, broker_id, exchange, routing_key, body,"
+                    + " delivery_mode, created_at, attempts, reason) values (1, '1', ?, 'ex', 'k', 'b', 2, now(), 1, 'x')",
+                    broker);
+            try (Connection installer = db.connect(); Statement statement = installer.createStatement()) {
+                statement.execute("set lock_timeout = '5s'");
+                statement.execute(installSql()); // 55P03 lock_not_available if it waited
+            }
+            open.commit();
+        }
     }
 
     @Test
@@ -129,6 +187,18 @@ class InstallScriptPostgresTest {
                 assertEquals(1L, db.queryLong("select count(*) from amqp.outbox"));
             }
         }
+    }
+
+    /** What {@code bash sql/assemble.sh <flag>} prints. */
+    private static String assembled(String flag) throws IOException, InterruptedException {
+        Path assemble = repoRoot().resolve("sql/assemble.sh");
+        Process process = new ProcessBuilder("bash", assemble.toString(), flag)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "assemble.sh did not finish");
+        assertEquals(0, process.exitValue(), "assemble.sh " + flag + " failed");
+        return output;
     }
 
     private static String installSql() throws IOException {
