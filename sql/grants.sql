@@ -25,7 +25,7 @@ do $$
 declare
     v_role name;
 begin
-    foreach v_role in array array['amqp_publisher', 'amqp_admin']::name[] loop
+    foreach v_role in array array['amqp_publisher', 'amqp_admin', 'amqp_bridge']::name[] loop
         begin
             if not exists (select from pg_catalog.pg_roles r where r.rolname = v_role) then
                 execute pg_catalog.format('create role %I nologin', v_role);
@@ -36,6 +36,7 @@ begin
             when insufficient_privilege then
                 raise notice 'pgamqp install: role % not created (needs CREATEROLE); %', v_role,
                     case v_role when 'amqp_publisher' then 'the functions stay executable by PUBLIC'
+                                when 'amqp_bridge' then 'run the bridge as the owner of schema amqp'
                                 else 'dead-letter administration stays with the owner' end;
         end;
     end loop;
@@ -71,6 +72,34 @@ begin
         -- To choose what to replay and to see what was done; not the outbox (bodies in flight) nor
         -- amqp.broker (passwords: amqp.status shows the addresses).
         grant select on amqp.status, amqp.dead_letter, amqp.dead_letter_audit to amqp_admin;
+    end if;
+end
+$$;
+
+-- amqp_bridge: exactly what the bridge's own SQL needs (outbox/OutboxStore.java, broker/BrokerCatalog.java,
+-- the backlog sample of broker/BrokerRegistry.java); run the bridge as a LOGIN role that is a member:
+--   create role pgamqp_bridge login password '...' in role amqp_bridge;
+-- The advisory lock, pg_locks, pg_current_snapshot() and LISTEN need nothing beyond PUBLIC's defaults.
+-- It may not publish (no EXECUTE on the API), change brokers, or read or change the dead-letter audit.
+do $$
+begin
+    if exists (select from pg_catalog.pg_roles r where r.rolname = 'amqp_bridge') then
+        grant usage on schema amqp to amqp_bridge;
+        -- Where to connect, with the passwords: the bridge is the one reader that needs them.
+        grant select on amqp.broker to amqp_bridge;
+        -- on_unroutable, and its runtime report (wake-up flag, owner, connection, last confirm/error).
+        grant select, update (bridge_waiting, owner, owned_since, connected_to, connected_since, last_confirm_at,
+                              last_error, last_error_at)
+            on amqp.broker_state to amqp_bridge;
+        -- Claim, delete once confirmed, count a failed attempt.
+        grant select, delete, update (attempts, last_error) on amqp.outbox to amqp_bridge;
+        -- Dead-letter what it gives up on (the identity column needs no sequence privilege).
+        grant insert on amqp.dead_letter to amqp_bridge;
+        -- Apply declarations and record their outcome.
+        grant select, update (status, applied_at, last_error) on amqp.exchange_declaration to amqp_bridge;
+        -- The backlog gauges.
+        grant select on amqp.status to amqp_bridge;
+        grant execute on function amqp.broker_status() to amqp_bridge;
     end if;
 end
 $$;

@@ -68,8 +68,32 @@ create table if not exists amqp.broker (
     vhost text,         -- null = '/'
     username text,      -- null = guest
     password text,      -- null = guest; plaintext, as in pg_amqp: only the owner may read the table
+                        -- (or set pgamqp.brokers."<broker_id>".password in the bridge's configuration)
+    -- pgamqp's additions, per address (a failover list may mix amqps on 5671 and plain AMQP):
+    tls boolean not null default false,             -- connect with TLS (amqps)
+    tls_verify boolean not null default true,       -- check the certificate chain and the host name
+    tls_server_name text,                           -- the name the certificate must carry; null = host
     primary key (broker_id, host, port)
 );
+
+-- Installs older than the TLS columns get them here (catalog first: see 00_schema.sql).
+do $$
+declare
+    v_missing text;
+begin
+    select pg_catalog.string_agg(pg_catalog.format('add column %I %s', c.name, c.type), ', ' order by c.n)
+      into v_missing
+      from (values (1, 'tls', 'boolean not null default false'),
+                   (2, 'tls_verify', 'boolean not null default true'),
+                   (3, 'tls_server_name', 'text')) as c(n, name, type)
+     where not exists (select from pg_catalog.pg_attribute a
+                        where a.attrelid = 'amqp.broker'::pg_catalog.regclass
+                          and a.attname = c.name and a.attnum > 0 and not a.attisdropped);
+    if v_missing is not null then
+        execute 'alter table amqp.broker ' || v_missing;
+    end if;
+end
+$$;
 
 comment on table amqp.broker is
 'AMQP brokers (pg_amqp compatible). Rows sharing a broker_id are one broker''s failover list. '
@@ -527,7 +551,25 @@ declare
     v_state amqp.broker_state;
 begin
     -- The output columns are variables named like table columns: columns always carry an alias.
-    for v_state in select * from amqp.broker_state s order by s.broker_id loop
+    -- Also the broker_ids that are gone from amqp.broker but still have messages in the outbox: they
+    -- are kept (never dropped) and sent once a row with that broker_id is inserted again. Found by a
+    -- skip scan of the outbox's primary key, one probe per distinct broker_id.
+    for v_state in
+        select s.* from amqp.broker_state s
+        union all
+        select gone.broker_id, 1, 'dead_letter', false, null, null, null, null, null,
+               pg_catalog.format('broker_id %s was removed from amqp.broker; its messages wait in amqp.outbox '
+                   || 'until a broker with this broker_id is inserted again', gone.broker_id), null
+          from (with recursive ids(id) as (
+                    select pg_catalog.min(o.broker_id) from amqp.outbox o
+                    union all
+                    select (select pg_catalog.min(o.broker_id) from amqp.outbox o where o.broker_id > ids.id)
+                      from ids where ids.id is not null)
+                select ids.id as broker_id from ids
+                 where ids.id is not null
+                   and not exists (select from amqp.broker_state s where s.broker_id = ids.id)) gone
+        order by 1
+    loop
         broker_status.broker_id := v_state.broker_id;
 
         select pg_catalog.string_agg(
@@ -866,6 +908,19 @@ begin
             message = 'amqp.exchange_declare: cannot declare the default exchange ''''',
             hint = 'the default exchange always exists; publish to it with exchange => ''''';
     end if;
+    if pg_catalog.octet_length(exchange_declare.exchange) > 255 then
+        raise exception using errcode = '22001',
+            message = pg_catalog.format('amqp.exchange_declare: exchange is %s bytes long, AMQP allows at most 255',
+                pg_catalog.octet_length(exchange_declare.exchange)),
+            hint = 'exchange names are AMQP short strings: at most 255 bytes in UTF-8';
+    end if;
+    -- RabbitMQ refuses (403) to create exchanges named amq.*: it reserves them. A passive check is fine.
+    if not exchange_declare.passive and pg_catalog.left(exchange_declare.exchange, 4) = 'amq.' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('amqp.exchange_declare: exchange names starting with amq. are reserved, '
+                || 'cannot declare %L', exchange_declare.exchange),
+            hint = 'choose another name, or pass passive => true to only check that a built-in amq. exchange exists';
+    end if;
     if exchange_declare.exchange_type not in ('direct', 'fanout', 'topic', 'headers')
             and pg_catalog.left(exchange_declare.exchange_type, 2) <> 'x-' then
         raise exception using errcode = '22023',
@@ -942,6 +997,8 @@ declare
     v_max_body_bytes integer;
     v_bridge_waiting boolean;
     v_tx xid8;
+    v_field text;
+    v_field_bytes integer;
 begin
     -- Parameters keep pg_amqp's names (named-argument calls) and clash with column names: they are
     -- always written publish.<name>, columns always with a table alias.
@@ -964,6 +1021,26 @@ begin
                 message = 'amqp.publish: message must not be null',
                 hint = 'pass '''' (empty string) for an empty body';
         end if;
+    end if;
+    -- AMQP 0-9-1 carries these as shortstr (a length byte): the client library refuses anything longer at
+    -- publish time, so catch it here, where the caller still can. Bytes, not characters.
+    if pg_catalog.octet_length(publish.exchange) > 255 or pg_catalog.octet_length(publish.routing_key) > 255
+            or pg_catalog.octet_length(publish.content_type) > 255 or pg_catalog.octet_length(publish.reply_to) > 255
+            or pg_catalog.octet_length(publish.correlation_id) > 255 then
+        select f.name, f.len into v_field, v_field_bytes
+          from (values (1, 'exchange', pg_catalog.octet_length(publish.exchange)),
+                       (2, 'routing_key', pg_catalog.octet_length(publish.routing_key)),
+                       (3, 'content_type', pg_catalog.octet_length(publish.content_type)),
+                       (4, 'reply_to', pg_catalog.octet_length(publish.reply_to)),
+                       (5, 'correlation_id', pg_catalog.octet_length(publish.correlation_id))) as f(n, name, len)
+         where f.len > 255
+         order by f.n
+         limit 1;
+        raise exception using errcode = '22001',
+            message = pg_catalog.format('amqp.publish: %s is %s bytes long, AMQP allows at most 255',
+                v_field, v_field_bytes),
+            hint = 'exchange, routing_key, content_type, reply_to and correlation_id are AMQP short strings '
+                || '(at most 255 bytes in UTF-8); put longer data in the message body';
     end if;
     -- pg_amqp only warned and sent such messages anyway; a typo should not change durability.
     if publish.delivery_mode is not null and publish.delivery_mode not in (1, 2) then
@@ -1041,7 +1118,7 @@ do $$
 declare
     v_role name;
 begin
-    foreach v_role in array array['amqp_publisher', 'amqp_admin']::name[] loop
+    foreach v_role in array array['amqp_publisher', 'amqp_admin', 'amqp_bridge']::name[] loop
         begin
             if not exists (select from pg_catalog.pg_roles r where r.rolname = v_role) then
                 execute pg_catalog.format('create role %I nologin', v_role);
@@ -1052,6 +1129,7 @@ begin
             when insufficient_privilege then
                 raise notice 'pgamqp install: role % not created (needs CREATEROLE); %', v_role,
                     case v_role when 'amqp_publisher' then 'the functions stay executable by PUBLIC'
+                                when 'amqp_bridge' then 'run the bridge as the owner of schema amqp'
                                 else 'dead-letter administration stays with the owner' end;
         end;
     end loop;
@@ -1087,6 +1165,34 @@ begin
         -- To choose what to replay and to see what was done; not the outbox (bodies in flight) nor
         -- amqp.broker (passwords: amqp.status shows the addresses).
         grant select on amqp.status, amqp.dead_letter, amqp.dead_letter_audit to amqp_admin;
+    end if;
+end
+$$;
+
+-- amqp_bridge: exactly what the bridge's own SQL needs (outbox/OutboxStore.java, broker/BrokerCatalog.java,
+-- the backlog sample of broker/BrokerRegistry.java); run the bridge as a LOGIN role that is a member:
+--   create role pgamqp_bridge login password '...' in role amqp_bridge;
+-- The advisory lock, pg_locks, pg_current_snapshot() and LISTEN need nothing beyond PUBLIC's defaults.
+-- It may not publish (no EXECUTE on the API), change brokers, or read or change the dead-letter audit.
+do $$
+begin
+    if exists (select from pg_catalog.pg_roles r where r.rolname = 'amqp_bridge') then
+        grant usage on schema amqp to amqp_bridge;
+        -- Where to connect, with the passwords: the bridge is the one reader that needs them.
+        grant select on amqp.broker to amqp_bridge;
+        -- on_unroutable, and its runtime report (wake-up flag, owner, connection, last confirm/error).
+        grant select, update (bridge_waiting, owner, owned_since, connected_to, connected_since, last_confirm_at,
+                              last_error, last_error_at)
+            on amqp.broker_state to amqp_bridge;
+        -- Claim, delete once confirmed, count a failed attempt.
+        grant select, delete, update (attempts, last_error) on amqp.outbox to amqp_bridge;
+        -- Dead-letter what it gives up on (the identity column needs no sequence privilege).
+        grant insert on amqp.dead_letter to amqp_bridge;
+        -- Apply declarations and record their outcome.
+        grant select, update (status, applied_at, last_error) on amqp.exchange_declaration to amqp_bridge;
+        -- The backlog gauges.
+        grant select on amqp.status to amqp_bridge;
+        grant execute on function amqp.broker_status() to amqp_bridge;
     end if;
 end
 $$;

@@ -46,7 +46,25 @@ declare
     v_state amqp.broker_state;
 begin
     -- The output columns are variables named like table columns: columns always carry an alias.
-    for v_state in select * from amqp.broker_state s order by s.broker_id loop
+    -- Also the broker_ids that are gone from amqp.broker but still have messages in the outbox: they
+    -- are kept (never dropped) and sent once a row with that broker_id is inserted again. Found by a
+    -- skip scan of the outbox's primary key, one probe per distinct broker_id.
+    for v_state in
+        select s.* from amqp.broker_state s
+        union all
+        select gone.broker_id, 1, 'dead_letter', false, null, null, null, null, null,
+               pg_catalog.format('broker_id %s was removed from amqp.broker; its messages wait in amqp.outbox '
+                   || 'until a broker with this broker_id is inserted again', gone.broker_id), null
+          from (with recursive ids(id) as (
+                    select pg_catalog.min(o.broker_id) from amqp.outbox o
+                    union all
+                    select (select pg_catalog.min(o.broker_id) from amqp.outbox o where o.broker_id > ids.id)
+                      from ids where ids.id is not null)
+                select ids.id as broker_id from ids
+                 where ids.id is not null
+                   and not exists (select from amqp.broker_state s where s.broker_id = ids.id)) gone
+        order by 1
+    loop
         broker_status.broker_id := v_state.broker_id;
 
         select pg_catalog.string_agg(

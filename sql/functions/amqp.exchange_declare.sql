@@ -44,6 +44,19 @@ begin
             message = 'amqp.exchange_declare: cannot declare the default exchange ''''',
             hint = 'the default exchange always exists; publish to it with exchange => ''''';
     end if;
+    if pg_catalog.octet_length(exchange_declare.exchange) > 255 then
+        raise exception using errcode = '22001',
+            message = pg_catalog.format('amqp.exchange_declare: exchange is %s bytes long, AMQP allows at most 255',
+                pg_catalog.octet_length(exchange_declare.exchange)),
+            hint = 'exchange names are AMQP short strings: at most 255 bytes in UTF-8';
+    end if;
+    -- RabbitMQ refuses (403) to create exchanges named amq.*: it reserves them. A passive check is fine.
+    if not exchange_declare.passive and pg_catalog.left(exchange_declare.exchange, 4) = 'amq.' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('amqp.exchange_declare: exchange names starting with amq. are reserved, '
+                || 'cannot declare %L', exchange_declare.exchange),
+            hint = 'choose another name, or pass passive => true to only check that a built-in amq. exchange exists';
+    end if;
     if exchange_declare.exchange_type not in ('direct', 'fanout', 'topic', 'headers')
             and pg_catalog.left(exchange_declare.exchange_type, 2) <> 'x-' then
         raise exception using errcode = '22023',

@@ -22,6 +22,8 @@ declare
     v_max_body_bytes integer;
     v_bridge_waiting boolean;
     v_tx xid8;
+    v_field text;
+    v_field_bytes integer;
 begin
     -- Parameters keep pg_amqp's names (named-argument calls) and clash with column names: they are
     -- always written publish.<name>, columns always with a table alias.
@@ -44,6 +46,26 @@ begin
                 message = 'amqp.publish: message must not be null',
                 hint = 'pass '''' (empty string) for an empty body';
         end if;
+    end if;
+    -- AMQP 0-9-1 carries these as shortstr (a length byte): the client library refuses anything longer at
+    -- publish time, so catch it here, where the caller still can. Bytes, not characters.
+    if pg_catalog.octet_length(publish.exchange) > 255 or pg_catalog.octet_length(publish.routing_key) > 255
+            or pg_catalog.octet_length(publish.content_type) > 255 or pg_catalog.octet_length(publish.reply_to) > 255
+            or pg_catalog.octet_length(publish.correlation_id) > 255 then
+        select f.name, f.len into v_field, v_field_bytes
+          from (values (1, 'exchange', pg_catalog.octet_length(publish.exchange)),
+                       (2, 'routing_key', pg_catalog.octet_length(publish.routing_key)),
+                       (3, 'content_type', pg_catalog.octet_length(publish.content_type)),
+                       (4, 'reply_to', pg_catalog.octet_length(publish.reply_to)),
+                       (5, 'correlation_id', pg_catalog.octet_length(publish.correlation_id))) as f(n, name, len)
+         where f.len > 255
+         order by f.n
+         limit 1;
+        raise exception using errcode = '22001',
+            message = pg_catalog.format('amqp.publish: %s is %s bytes long, AMQP allows at most 255',
+                v_field, v_field_bytes),
+            hint = 'exchange, routing_key, content_type, reply_to and correlation_id are AMQP short strings '
+                || '(at most 255 bytes in UTF-8); put longer data in the message body';
     end if;
     -- pg_amqp only warned and sent such messages anyway; a typo should not change durability.
     if publish.delivery_mode is not null and publish.delivery_mode not in (1, 2) then

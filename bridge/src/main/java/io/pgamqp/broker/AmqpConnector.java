@@ -2,6 +2,7 @@ package io.pgamqp.broker;
 
 import akka.stream.alpakka.amqp.AmqpCredentials;
 import akka.stream.alpakka.amqp.AmqpDetailsConnectionProvider;
+import akka.stream.alpakka.amqp.AmqpSSLConfiguration;
 import com.rabbitmq.client.Connection;
 import io.pgamqp.config.BridgeSettings;
 import java.util.ArrayList;
@@ -23,7 +24,7 @@ final class AmqpConnector {
     List<String> failures = new ArrayList<>();
     for (BrokerEndpoint e : endpoints) {
       AmqpDetailsConnectionProvider provider = AmqpDetailsConnectionProvider.create(e.host(), e.port())
-          .withCredentials(AmqpCredentials.create(e.username(), e.password()))
+          .withCredentials(AmqpCredentials.create(e.username(), password(e, settings)))
           .withVirtualHost(e.vhost())
           .withAutomaticRecoveryEnabled(false)
           .withTopologyRecoveryEnabled(false)
@@ -32,6 +33,11 @@ final class AmqpConnector {
           .withHandshakeTimeout((int) Math.max(10_000, settings.amqpConnectTimeout().toMillis()))
           .withConnectionName("pgamqp broker " + e.brokerId());
       try {
+        if (e.tls()) {
+          // The CA chain and the host name (tls_server_name, else host) are checked by BrokerAccess's trust manager.
+          provider = provider.withSSLConfiguration(AmqpSSLConfiguration.create(
+              settings.brokerAccess().sslContext(e.expectedServerName(), e.tlsVerify())));
+        }
         return new Opened(e, provider.get());
       } catch (Exception ex) {
         failures.add(e.describe() + ": " + describe(ex));
@@ -40,7 +46,21 @@ final class AmqpConnector {
     throw new Exception(String.join("; ", failures));
   }
 
+  /** The configured password for this broker (pgamqp.brokers / PGAMQP_BROKER_<ID>_PASSWORD), else the row's, else guest. */
+  static String password(BrokerEndpoint e, BridgeSettings settings) {
+    String configured = settings.brokerAccess().password(e.brokerId());
+    if (configured != null) {
+      return configured;
+    }
+    return e.password() == null ? "guest" : e.password();
+  }
+
   private static String describe(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof javax.net.ssl.SSLException) {
+        return "TLS handshake failed: " + c.getMessage();
+      }
+    }
     String msg = t.getMessage();
     if (t instanceof com.rabbitmq.client.AuthenticationFailureException) {
       return "authentication failed (check username and password)";

@@ -20,13 +20,18 @@ public final class BrokerCatalog {
 
   private static final String BROKERS =
       "select b.broker_id, b.host, b.port, coalesce(b.vhost, '/'), coalesce(b.username, 'guest'),"
-          + " coalesce(b.password, 'guest'), coalesce(s.on_unroutable = 'drop', false)"
+          + " b.password, coalesce(s.on_unroutable = 'drop', false), b.tls, b.tls_verify, b.tls_server_name"
           + " from amqp.broker b left join amqp.broker_state s using (broker_id)"
           + " order by b.broker_id, b.host desc, b.port";
 
   private static final String DECLARATIONS =
       "select exchange, exchange_type, passive, durable, auto_delete from amqp.exchange_declaration"
-          + " where broker_id = ? and (? or exchange = any(?)) order by requested_at, exchange";
+          + " where broker_id = ? and (? or exchange = any(?))"
+          // Re-applied at every connect, except one the broker answered with a connection error (an x- type it does
+          // not have: 503 COMMAND_INVALID): it would close every new connection and stall the broker for good. A new
+          // amqp.exchange_declare() of that exchange resets it to pending.
+          + " and not (? and status = 'failed' and last_error like '%COMMAND_INVALID%')"
+          + " order by requested_at, exchange";
 
   private final SlickDatabase db;
 
@@ -43,7 +48,8 @@ public final class BrokerCatalog {
         while (rs.next()) {
           int id = rs.getInt(1);
           endpoints.computeIfAbsent(id, k -> new ArrayList<>()).add(new BrokerEndpoint(
-              id, rs.getString(2), rs.getInt(3), rs.getString(4), rs.getString(5), rs.getString(6)));
+              id, rs.getString(2), rs.getInt(3), rs.getString(4), rs.getString(5), rs.getString(6),
+              rs.getBoolean(8), rs.getBoolean(9), rs.getString(10)));
           drop.put(id, rs.getBoolean(7));
         }
       }
@@ -61,6 +67,7 @@ public final class BrokerCatalog {
         ps.setInt(1, brokerId);
         ps.setBoolean(2, exchanges == null);
         ps.setArray(3, c.createArrayOf("text", exchanges == null ? new String[0] : exchanges.toArray()));
+        ps.setBoolean(4, exchanges == null);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
             result.put(rs.getString(1), new ExchangeDeclaration(

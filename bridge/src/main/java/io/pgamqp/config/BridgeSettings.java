@@ -21,7 +21,8 @@ public record BridgeSettings(
     Duration drainTimeout,
     Duration amqpHeartbeat,
     Duration amqpConnectTimeout,
-    Duration progressInterval) {
+    Duration progressInterval,
+    BrokerAccess brokerAccess) {
 
   public static BridgeSettings create(Config config) {
     Settings s = new Settings(config, "pgamqp.bridge");
@@ -42,7 +43,8 @@ public record BridgeSettings(
         s.positiveDuration("drain-timeout"),
         s.positiveDuration("amqp-heartbeat"),
         s.positiveDuration("amqp-connect-timeout"),
-        s.positiveDuration("progress-interval"));
+        s.positiveDuration("progress-interval"),
+        BrokerAccess.create(config));
     if (b.idlePollMax.compareTo(b.idlePollMin) < 0) {
       throw new ConfigError("setting pgamqp.bridge.idle-poll-max must not be below pgamqp.bridge.idle-poll-min");
     }
