@@ -116,6 +116,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
   private OwnershipLock lock;
   private Link link;
   private ConfirmingPublisher publisher;
+  private ConfirmingPublisher.FlowControl flow = new ConfirmingPublisher.FlowControl();
   private SharedKillSwitch killSwitch;
   private long generation;
   private long streamStartedNanos;
@@ -316,6 +317,20 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
         self.tell(new ConnectionLost(c, ConfirmingPublisher.describe(cause)));
       }
     });
+    // RabbitMQ flow control (memory or disk alarm): the broker stops reading from the connection until unblocked.
+    // Nothing is lost; the publisher's confirm-timeout clock stops meanwhile, so the pause causes no retries.
+    ConfirmingPublisher.FlowControl fc = new ConfirmingPublisher.FlowControl();
+    flow = fc;
+    String endpoint = link.opened().endpoint().describe();
+    c.addBlockedListener(
+        reason -> {
+          fc.blocked(reason);
+          log.warn("broker {}: RabbitMQ blocked publishing: {}; waiting", brokerId, reason);
+        },
+        () -> {
+          fc.unblocked();
+          log.info("broker {}: RabbitMQ unblocked publishing on {}", brokerId, endpoint);
+        });
     getContext().getLog().info("broker {}: connected to {}", brokerId, link.opened().endpoint().describe());
     connectedOnce = true;
     lastError = null;
@@ -349,7 +364,8 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
   private void openChannel() {
     enter(Phase.CONNECTING);
     Connection c = link.opened().connection();
-    runBlocking(() -> ConfirmingPublisher.open(c, settings.confirmTimeout()), ChannelOpened::new);
+    ConfirmingPublisher.FlowControl fc = flow;
+    runBlocking(() -> ConfirmingPublisher.open(c, settings.confirmTimeout(), fc), ChannelOpened::new);
   }
 
   private Behavior<Command> onChannelOpened(ChannelOpened m) {
@@ -362,8 +378,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     }
     publisher = m.publisher();
     if (stopReplyTo != null || lock == null) {
-      publisher.close();
-      publisher = null;
+      closePublisher();
       return stopReplyTo != null ? finishStop() : reacquire();
     }
     startStream();
@@ -437,10 +452,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     }
     killSwitch = null;
     timers.cancel(DrainTimeout.INSTANCE);
-    if (publisher != null) {
-      publisher.close();
-      publisher = null;
-    }
+    closePublisher();
     if (stopReplyTo != null) {
       return finishStop();
     }
@@ -633,10 +645,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
       killSwitch.abort(new IllegalStateException("supervisor stopped"));
       killSwitch = null;
     }
-    if (publisher != null) {
-      publisher.close();
-      publisher = null;
-    }
+    closePublisher();
     closeLink();
     if (lock != null) {
       lock.close();
@@ -644,9 +653,41 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     }
   }
 
+  /**
+   * Closes the publisher's channel. That waits for the broker's close-ok, which a black-holed link never sends (the
+   * wait ends only when heartbeats kill the connection, and then throws): off the actor's thread unless stopping.
+   */
+  private void closePublisher() {
+    ConfirmingPublisher p = publisher;
+    publisher = null;
+    if (p == null) {
+      return;
+    }
+    if (phase == Phase.STOPPING) {
+      p.close();
+      return;
+    }
+    try {
+      CompletableFuture.runAsync(p::close, blocking);
+    } catch (RuntimeException rejected) { // the dispatcher is shutting down
+      p.close();
+    }
+  }
+
   private void closeLink() {
     if (link != null) {
-      closeQuietly(link.opened().connection());
+      Connection c = link.opened().connection();
+      if (phase == Phase.STOPPING || !c.isOpen()) {
+        closeQuietly(c);
+      } else {
+        // Closing waits up to 2 s for the broker's close-ok, which a black-holed link never sends: not on the
+        // actor's thread.
+        try {
+          CompletableFuture.runAsync(() -> closeQuietly(c), blocking);
+        } catch (RuntimeException rejected) { // the dispatcher is shutting down
+          closeQuietly(c);
+        }
+      }
       link = null;
       metrics.connectionState(brokerId, false);
       if (lock != null) {
@@ -706,7 +747,13 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
   }
 
   private static String message(Throwable e) {
+    if (e instanceof com.rabbitmq.client.ShutdownSignalException s) {
+      return ConfirmingPublisher.describe(s);
+    }
     String m = e.getMessage();
+    if (m == null && e.getCause() != null) {
+      return message(e.getCause()); // e.g. an IOException from createChannel wrapping the connection's shutdown
+    }
     return m == null ? e.getClass().getSimpleName() : m;
   }
 }

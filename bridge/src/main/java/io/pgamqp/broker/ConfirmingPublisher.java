@@ -55,18 +55,85 @@ public final class ConfirmingPublisher implements AutoCloseable {
   private final Duration confirmTimeout;
   private final ConcurrentSkipListMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
   private final ConcurrentHashMap<String, Pending> byMessageId = new ConcurrentHashMap<>();
+  private final FlowControl flow;
+  private final Clock clock;
   private volatile String closedReason;
 
-  private ConfirmingPublisher(Connection connection, Channel channel, Duration confirmTimeout) {
+  /**
+   * RabbitMQ's flow control as the connection reported it ({@code connection.blocked} / {@code unblocked}): while a
+   * connection is blocked the broker reads nothing from it, so confirms cannot come, and a confirm timeout must not
+   * fire for that reason (a timeout means a retry, and a retry of a message the broker will accept once unblocked
+   * is a duplicate). One per connection, shared by the publishers on it; thread-safe.
+   */
+  public static final class FlowControl {
+    private final Clock clock;
+    private volatile String blockedReason;
+    private volatile long unblockedAtNanos = Long.MIN_VALUE;
+
+    public FlowControl() {
+      this(System::nanoTime);
+    }
+
+    FlowControl(Clock clock) {
+      this.clock = clock;
+    }
+
+    /** {@code connection.blocked}: publishing pauses. */
+    public void blocked(String reason) {
+      blockedReason = reason == null ? "" : reason;
+    }
+
+    /** {@code connection.unblocked}: publishing resumes; confirm-timeout clocks restart from now. */
+    public void unblocked() {
+      unblockedAtNanos = clock.nanoTime();
+      blockedReason = null;
+    }
+
+    public boolean isBlocked() {
+      return blockedReason != null;
+    }
+
+    /** Why the broker blocked the connection, or null when it is not blocked. */
+    public String blockedReason() {
+      return blockedReason;
+    }
+
+    long unblockedAtNanos() {
+      return unblockedAtNanos;
+    }
+  }
+
+  /** Monotonic time and a timer, replaceable in unit tests. */
+  interface Clock {
+    long nanoTime();
+
+    default void schedule(Runnable task, long delayNanos) {
+      CompletableFuture.delayedExecutor(Math.max(1, delayNanos), TimeUnit.NANOSECONDS).execute(task);
+    }
+  }
+
+  ConfirmingPublisher(Connection connection, Channel channel, Duration confirmTimeout, FlowControl flow,
+      Clock clock) {
     this.connection = connection;
     this.channel = channel;
     this.confirmTimeout = confirmTimeout;
+    this.flow = flow;
+    this.clock = clock;
   }
 
   /** Opens a confirm-mode channel on {@code connection}. Blocking: call on the blocking dispatcher. */
   public static ConfirmingPublisher open(Connection connection, Duration confirmTimeout) throws IOException {
+    return open(connection, confirmTimeout, new FlowControl());
+  }
+
+  /**
+   * Opens a confirm-mode channel on {@code connection}, whose flow-control state {@code flow} reports (the caller
+   * registers the connection's {@code BlockedListener}). Blocking: call on the blocking dispatcher.
+   */
+  public static ConfirmingPublisher open(Connection connection, Duration confirmTimeout, FlowControl flow)
+      throws IOException {
     Channel channel = connection.createChannel();
-    ConfirmingPublisher p = new ConfirmingPublisher(connection, channel, confirmTimeout);
+    ConfirmingPublisher p = new ConfirmingPublisher(connection, channel, confirmTimeout, flow, System::nanoTime);
     channel.confirmSelect();
     channel.addConfirmListener(new ConfirmListener() {
       @Override
@@ -122,9 +189,10 @@ public final class ConfirmingPublisher implements AutoCloseable {
         }
       }
     }
+    t.publishedAtNanos = clock.nanoTime();
     t.published();
     if (!t.done.isDone()) {
-      CompletableFuture.delayedExecutor(confirmTimeout.toMillis(), TimeUnit.MILLISECONDS).execute(() -> timeout(t));
+      clock.schedule(() -> timeout(t), confirmTimeout.toNanos());
     }
     return t.done;
   }
@@ -182,7 +250,24 @@ public final class ConfirmingPublisher implements AutoCloseable {
     }
   }
 
-  private void timeout(Tracker t) {
+  /**
+   * The confirm timeout of batch {@code t} fired. The clock does not run while the connection is blocked by flow
+   * control, and restarts when it is unblocked: a blocked period never turns into timeouts, retries and duplicates.
+   */
+  void timeout(Tracker t) {
+    if (t.done.isDone()) {
+      return;
+    }
+    if (flow.isBlocked()) {
+      clock.schedule(() -> timeout(t), confirmTimeout.toNanos()); // look again later; unblocking restarts the clock
+      return;
+    }
+    long start = Math.max(t.publishedAtNanos, flow.unblockedAtNanos());
+    long left = start + confirmTimeout.toNanos() - clock.nanoTime();
+    if (left > 0) {
+      clock.schedule(() -> timeout(t), left);
+      return;
+    }
     for (int i = 0; i < t.seqs.length; i++) {
       long seq = t.seqs[i];
       if (seq != 0) {
@@ -229,6 +314,15 @@ public final class ConfirmingPublisher implements AutoCloseable {
     if (reason instanceof AMQP.Connection.Close c) {
       return c.getReplyText() + " (connection error " + c.getReplyCode() + ")";
     }
+    // No close frame: the socket failed, e.g. "connection error: Heartbeat missing with heartbeat = 2 seconds"
+    // (a black-holed peer) or "connection error: Connection reset". Say which.
+    Throwable io = cause.getCause();
+    if (io != null && io.getMessage() != null) {
+      return cause.getMessage() + ": " + io.getMessage();
+    }
+    if (io != null) {
+      return cause.getMessage() + ": " + io.getClass().getSimpleName();
+    }
     return String.valueOf(cause.getMessage());
   }
 
@@ -248,7 +342,9 @@ public final class ConfirmingPublisher implements AutoCloseable {
       if (channel.isOpen()) {
         channel.close();
       }
-    } catch (IOException | AlreadyClosedException | java.util.concurrent.TimeoutException ignored) {
+    } catch (IOException | ShutdownSignalException | java.util.concurrent.TimeoutException ignored) {
+      // ShutdownSignalException (AlreadyClosedException among them): the connection died while closing, e.g.
+      // heartbeats gave up on a black-holed link.
       // closing anyway: the connection's state is the supervisor's concern
     }
   }
@@ -271,8 +367,9 @@ public final class ConfirmingPublisher implements AutoCloseable {
   }
 
   /** Collects one batch's outcomes; completes {@link #done} when all rows are settled and the batch was sent. */
-  private static final class Tracker {
+  static final class Tracker {
     final OutboxBatch batch;
+    volatile long publishedAtNanos;
     final Outcome[] outcomes;
     final String[] reasons;
     final long[] seqs;
