@@ -48,6 +48,9 @@ final class OwnershipLock implements AutoCloseable {
   /** True while the lock session answers. */
   boolean isAlive() {
     try (Statement st = connection.createStatement()) {
+      // A query timeout alone does not help against a black-holed database (its cancel request hangs too): bound
+      // the socket read itself.
+      connection.setNetworkTimeout(Runnable::run, 5_000);
       st.setQueryTimeout(5);
       st.execute("select 1");
       return true;

@@ -93,6 +93,9 @@ class ExchangeDeclareEndToEndTest {
     }
     Eventually.until("exchange " + exchange + " declared", Duration.ofSeconds(20),
         () -> "declared".equals(declarationStatus(t, exchange)));
+    // The status may come from the bridge's connect-time pass while the queued declaration row is still pending;
+    // once the outbox is empty nothing will declare it again behind the test's back.
+    t.awaitOutboxEmpty(Duration.ofSeconds(20));
     assertTrue(t.amqp.exchangeExists(exchange));
 
     // The broker loses it (as a non-durable exchange is lost by a broker restart); a reconnect restores it.
