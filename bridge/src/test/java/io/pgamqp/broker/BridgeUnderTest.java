@@ -1,5 +1,6 @@
 package io.pgamqp.broker;
 
+import io.pgamqp.testkit.Eventually;
 import io.pgamqp.Bridge;
 import io.pgamqp.testkit.AmqpEndpoint;
 import io.pgamqp.testkit.AmqpTestClient;

@@ -1,5 +1,6 @@
 package io.pgamqp.broker;
 
+import io.pgamqp.testkit.Eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

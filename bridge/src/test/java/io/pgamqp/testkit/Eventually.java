@@ -1,23 +1,23 @@
-package io.pgamqp.broker;
+package io.pgamqp.testkit;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.time.Duration;
 
 /** Polls a condition until it holds or a deadline passes, then fails naming it: waits are bounded, never hangs. */
-final class Eventually {
+public final class Eventually {
   private static final Duration PAUSE = Duration.ofMillis(50);
 
   /** A condition that may need a database or broker round trip. */
   @FunctionalInterface
-  interface Condition {
+  public interface Condition {
     boolean holds() throws Exception;
   }
 
   private Eventually() {}
 
   /** Returns once {@code condition} holds; fails with {@code what} after {@code timeout}. */
-  static void until(String what, Duration timeout, Condition condition) throws Exception {
+  public static void until(String what, Duration timeout, Condition condition) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.holds()) {
       if (System.nanoTime() > deadline) {
