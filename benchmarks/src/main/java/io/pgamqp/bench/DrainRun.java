@@ -6,8 +6,6 @@ import com.rabbitmq.client.ConnectionFactory;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.pgamqp.Bridge;
-import io.pgamqp.cli.InstallCommand;
-import io.pgamqp.config.DatabaseSettings;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -31,19 +29,15 @@ final class DrainRun {
   static Result run(String pgAdminUrl, String user, String amqpHost, int amqpPort, int messages, int bodyBytes,
       boolean persistent, Map<String, Object> bridgeSettings) throws Exception {
     String db = "pgamqp_bench_" + Long.toHexString(System.nanoTime());
-    String url = pgAdminUrl.substring(0, pgAdminUrl.lastIndexOf('/') + 1) + db;
-    try (java.sql.Connection admin = DriverManager.getConnection(pgAdminUrl, user, "");
-        Statement st = admin.createStatement()) {
-      st.execute("create database " + db);
-    }
+    String url = Databases.create(pgAdminUrl, user, db);
     String exchange = "pgamqp.bench." + db;
     String queue = exchange + ".q";
     try {
       Map<String, Object> settings = new java.util.HashMap<>(bridgeSettings);
       settings.put("pgamqp.db.url", url);
       settings.put("pgamqp.db.user", user);
+      settings.putIfAbsent("pgamqp.http.enabled", false);
       Config config = ConfigFactory.parseMap(settings).withFallback(ConfigFactory.load()).resolve();
-      InstallCommand.install(DatabaseSettings.create(config));
       fill(url, user, amqpHost, amqpPort, exchange, messages, bodyBytes, persistent);
 
       ConnectionFactory cf = new ConnectionFactory();
@@ -94,18 +88,16 @@ final class DrainRun {
         }
       }
     } finally {
-      try (java.sql.Connection admin = DriverManager.getConnection(pgAdminUrl, user, "");
-          Statement st = admin.createStatement()) {
-        st.execute("drop database if exists " + db + " with (force)");
-      }
+      Databases.drop(pgAdminUrl, user, db);
     }
   }
 
   /** Pre-fills the backlog through amqp.publish, in transactions of at most 50k messages. */
-  private static void fill(String url, String user, String host, int port, String exchange, int messages,
+  static void fill(String url, String user, String host, int port, String exchange, int messages,
       int bodyBytes, boolean persistent) throws Exception {
     try (java.sql.Connection c = DriverManager.getConnection(url, user, ""); Statement st = c.createStatement()) {
-      st.execute("insert into amqp.broker(host, port) values ('" + host + "', " + port + ")");
+      st.execute("insert into amqp.broker(host, port, username, password) values ('" + host + "', " + port
+          + ", 'guest', 'guest')");
       int done = 0;
       while (done < messages) {
         int n = Math.min(50_000, messages - done);

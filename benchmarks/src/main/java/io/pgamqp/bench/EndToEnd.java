@@ -32,31 +32,75 @@ public final class EndToEnd {
     }
   }
 
+  static final String PARTS = "ceiling,drain,sql,latency,memory";
+
   record Options(int messages, int bodyBytes, int perfSeconds, String pgUrl, String pgUser, String amqpHost,
-      int amqpPort, Path out, boolean smoke) {
+      int amqpPort, Path out, boolean smoke, java.util.Set<String> parts, int pgbenchClients, int pgbenchSeconds,
+      int bulkRows, double latencyLoad, double latencyRate, int latencyPublishers, int latencyTxMessages,
+      int latencyWarmup, int latencySeconds, int memoryMessages, String memoryXmx, Path jfr,
+      Map<String, Object> bridge, List<String> args) {
     static Options parse(String[] args) {
       int messages = 200_000;
       int perfSeconds = 20;
+      int pgbenchSeconds = 20;
+      int bulkRows = 100_000;
+      double latencyLoad = 0.5;
+      double latencyRate = 0;
+      int latencyPublishers = 4;
+      int latencyTxMessages = 10;
+      int latencyWarmup = 5;
+      int latencySeconds = 30;
+      int memoryMessages = 1_000_000;
+      String xmx = "128m";
+      Path jfr = null;
+      Map<String, Object> bridge = new java.util.HashMap<>();
       boolean smoke = false;
       Path out = null;
+      java.util.Set<String> parts = new java.util.LinkedHashSet<>(List.of(PARTS.split(",")));
       for (int i = 0; i < args.length; i++) {
         switch (args[i]) {
           case "--smoke" -> {
             smoke = true;
             messages = 2_000;
             perfSeconds = 2;
+            pgbenchSeconds = 2;
+            bulkRows = 2_000;
+            latencyWarmup = 1;
+            latencySeconds = 2;
+            memoryMessages = 5_000;
           }
           case "--messages" -> messages = Integer.parseInt(args[++i]);
           case "--perf-seconds" -> perfSeconds = Integer.parseInt(args[++i]);
+          case "--pgbench-seconds" -> pgbenchSeconds = Integer.parseInt(args[++i]);
+          case "--bulk-rows" -> bulkRows = Integer.parseInt(args[++i]);
+          case "--latency-load" -> latencyLoad = Double.parseDouble(args[++i]);
+          case "--latency-rate" -> latencyRate = Double.parseDouble(args[++i]);
+          case "--latency-publishers" -> latencyPublishers = Integer.parseInt(args[++i]);
+          case "--latency-tx-messages" -> latencyTxMessages = Integer.parseInt(args[++i]);
+          case "--latency-warmup" -> latencyWarmup = Integer.parseInt(args[++i]);
+          case "--latency-seconds" -> latencySeconds = Integer.parseInt(args[++i]);
+          case "--memory-messages" -> memoryMessages = Integer.parseInt(args[++i]);
+          case "--xmx" -> xmx = args[++i];
+          case "--jfr" -> jfr = Path.of(args[++i]);
+          case "--bridge" -> {
+            String kv = args[++i];
+            bridge.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+          }
+          case "--only" -> parts = new java.util.LinkedHashSet<>(List.of(args[++i].split(",")));
           case "--out" -> out = Path.of(args[++i]);
-          default -> throw new IllegalArgumentException("unknown option " + args[i]
-              + " (options: --smoke, --messages N, --perf-seconds S, --out FILE)");
+          default -> throw new IllegalArgumentException("unknown option " + args[i] + USAGE);
+        }
+      }
+      for (String part : parts) {
+        if (!List.of(PARTS.split(",")).contains(part)) {
+          throw new IllegalArgumentException("unknown part " + part + " (parts: " + PARTS + ")");
         }
       }
       String pgUrl = env("PGAMQP_BENCH_PG_URL", "jdbc:postgresql://127.0.0.1:5432/postgres");
       return new Options(messages, 256, perfSeconds, pgUrl, env("PGAMQP_BENCH_PG_USER", "postgres"),
           env("PGAMQP_BENCH_AMQP_HOST", "127.0.0.1"), Integer.parseInt(env("PGAMQP_BENCH_AMQP_PORT", "5672")), out,
-          smoke);
+          smoke, parts, 8, pgbenchSeconds, bulkRows, latencyLoad, latencyRate, latencyPublishers, latencyTxMessages,
+          latencyWarmup, latencySeconds, memoryMessages, xmx, jfr, Map.copyOf(bridge), List.of(args));
     }
 
     private static String env(String name, String def) {
@@ -65,33 +109,119 @@ public final class EndToEnd {
     }
   }
 
+  private static final String USAGE = """
+
+      options: --smoke (tiny, seconds: CI) | --messages N (drain backlog, 200000) | --perf-seconds S (20)
+        --pgbench-seconds S (20) | --bulk-rows N (one-transaction publishes, 100000)
+        --latency-load F (0.5 of the persistent drain rate) | --latency-rate MSG_PER_S (instead of the load)
+        --latency-publishers N (4) | --latency-tx-messages N (10) | --latency-warmup S (5) | --latency-seconds S (30)
+        --memory-messages N (1000000) | --xmx SIZE (128m) | --jfr FILE (record the memory run's bridge JVM)
+        --bridge KEY=VALUE (a bridge setting for every bridge run, e.g. pgamqp.bridge.batch-size=500)
+        --only PARTS (comma-separated of ceiling,drain,sql,latency,memory) | --out FILE (append the table)""";
+
   static String run(Options o) throws Exception {
     List<String[]> rows = new ArrayList<>();
     String header = header(o);
     System.out.println(header);
+    Map<Boolean, Double> drainRates = new java.util.HashMap<>();
+    boolean ceiling = o.parts.contains("ceiling");
+    boolean drainPart = o.parts.contains("drain");
     for (boolean persistent : new boolean[] {true, false}) {
+      if (!ceiling && !drainPart) {
+        break;
+      }
       String kind = persistent ? "persistent" : "transient";
-      System.out.printf("ceiling (%s): PerfTest, 1 producer, <=1000 unconfirmed, 1 consumer, %d B, %d s ...%n",
-          kind, o.bodyBytes, o.perfSeconds);
-      PerfTestCeiling.Result ceiling =
-          PerfTestCeiling.run(o.amqpHost, o.amqpPort, persistent, o.bodyBytes, o.perfSeconds);
+      PerfTestCeiling.Result c = null;
+      if (ceiling) {
+        System.out.printf("ceiling (%s): PerfTest, 1 producer, <=1000 unconfirmed, 1 consumer, %d B, %d s ...%n",
+            kind, o.bodyBytes, o.perfSeconds);
+        c = PerfTestCeiling.run(o.amqpHost, o.amqpPort, persistent, o.bodyBytes, o.perfSeconds);
+        System.out.printf("  PerfTest %s: %,.0f msg/s received%n", kind, c.receiveRate());
+      }
+      if (!drainPart) {
+        rows.add(new String[] {"PerfTest " + kind + " (msg/s)", "", fmt(c.receiveRate()), "", "", ""});
+        continue;
+      }
       System.out.printf("drain (%s): %,d messages pre-filled through amqp.publish ...%n", kind, o.messages);
       DrainRun.Result drain = DrainRun.run(o.pgUrl, o.pgUser, o.amqpHost, o.amqpPort, o.messages, o.bodyBytes,
-          persistent, Map.of());
+          persistent, o.bridge);
       if (drain.messages() < o.messages || drain.outboxLeft() != 0) {
         throw new IllegalStateException("drain incomplete: " + drain);
       }
-      rows.add(new String[] {"drain " + kind + " (msg/s)", fmt(drain.rate()), fmt(ceiling.receiveRate()),
-          String.format("%.2f", drain.rate() / ceiling.receiveRate()),
-          drain.messages() + " msgs, " + String.format("%.1f s", drain.seconds()) + ", duplicates "
-              + drain.duplicates()});
+      drainRates.put(persistent, drain.rate());
+      System.out.printf("  drain %s: %,.0f msg/s%n", kind, drain.rate());
+      double goal = persistent ? 1.0 : 0.9;
+      rows.add(new String[] {"drain " + kind + " (msg/s)", fmt(drain.rate()),
+          c == null ? "" : fmt(c.receiveRate()) + " (PerfTest)",
+          c == null ? "" : String.format("%.2f", drain.rate() / c.receiveRate()),
+          c == null ? "" : verdict(String.format(">= %.1fx", goal), drain.rate() / c.receiveRate() >= goal, o),
+          String.format("%,d msgs, %.1f s, duplicates %d", drain.messages(), drain.seconds(), drain.duplicates())});
     }
-    StringBuilder sb = new StringBuilder(header).append('\n');
-    sb.append("| measure | pgamqp | ceiling (PerfTest) | ratio | notes |\n|---|---|---|---|---|\n");
+    if (o.parts.contains("sql")) {
+      SqlCost.Result r = SqlCost.run(o.pgUrl, o.pgUser, o.bodyBytes, o.pgbenchClients, o.pgbenchSeconds, o.bulkRows);
+      double tpsRatio = r.publishTps() / r.insertTps();
+      rows.add(new String[] {"amqp.publish, 1-message tx (tps)", fmt(r.publishTps()),
+          fmt(r.insertTps()) + " (plain INSERT)", String.format("%.2f", tpsRatio),
+          verdict(">= 0.9x", tpsRatio >= 0.9, o),
+          String.format("pgbench -c %d, %d s each, no bridge running (no NOTIFY)", r.clients(), r.seconds())});
+      double bulkRatio = r.publishBulkSeconds() / r.insertBulkSeconds();
+      rows.add(new String[] {String.format("%,d publishes in one tx (s)", r.bulkRows()),
+          String.format("%.3f", r.publishBulkSeconds()), String.format("%.3f (plain INSERT)", r.insertBulkSeconds()),
+          String.format("%.2f", bulkRatio), verdict("<= 1.5x", bulkRatio <= 1.5, o),
+          "select count(amqp.publish(...)) from generate_series vs insert ... select; best of 2"});
+    }
+    if (o.parts.contains("latency")) {
+      double rate = o.latencyRate > 0 ? o.latencyRate
+          : o.latencyLoad * drainRates.getOrDefault(true, o.smoke ? 500.0 : 8_000.0);
+      System.out.printf("online latency: %d publishers, %d messages per transaction, %,.0f msg/s, %d s"
+          + " (+%d s warm-up) ...%n", o.latencyPublishers, o.latencyTxMessages, rate, o.latencySeconds,
+          o.latencyWarmup);
+      OnlineLatency.Result r = OnlineLatency.run(o.pgUrl, o.pgUser, o.amqpHost, o.amqpPort, o.bodyBytes, rate,
+          o.latencyPublishers, o.latencyTxMessages, o.latencyWarmup, o.latencySeconds, o.bridge);
+      System.out.printf("  latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms over %,d messages%n",
+          r.p(50), r.p(99), r.p(99.9), r.micros().getMaxValue() / 1000.0, r.recorded());
+      if (r.lost() > 0) {
+        throw new IllegalStateException("latency run: " + r.lost() + " committed messages never arrived");
+      }
+      String load = o.latencyRate > 0 ? String.format("%,.0f msg/s", rate)
+          : String.format("%.0f%% of the persistent drain rate = %,.0f msg/s", o.latencyLoad * 100, rate);
+      rows.add(new String[] {"online latency commit -> receipt, p50 / p99 / p99.9 (ms)",
+          String.format("%.1f / %.1f / %.1f", r.p(50), r.p(99), r.p(99.9)), "", "",
+          verdict("p50 <= 5, p99 <= 30", r.p(50) <= 5 && r.p(99) <= 30, o),
+          String.format("%s asked, %,.0f achieved; %d publishers, %d msgs per tx, %d s after %d s warm-up;"
+              + " %,d msgs, max %.1f ms", load, r.achievedRate(), r.publishers(), r.messagesPerTx(),
+              (int) r.seconds(), o.latencyWarmup, r.recorded(), r.micros().getMaxValue() / 1000.0)});
+    }
+    if (o.parts.contains("memory")) {
+      MemoryDrain.Result r = MemoryDrain.run(o.pgUrl, o.pgUser, o.amqpHost, o.amqpPort, o.memoryMessages,
+          o.bodyBytes, o.memoryXmx, o.jfr, o.bridge);
+      System.out.printf("  memory drain: %,.0f msg/s, peak heap %d MiB, peak RSS %d MiB%n", r.rate(),
+          r.peakHeapBytes() >> 20, r.peakRssBytes() >> 20);
+      if (r.duplicates() != 0) {
+        System.out.printf("  memory drain: %d duplicates%n", r.duplicates());
+      }
+      Double ref = drainRates.get(true);
+      rows.add(new String[] {String.format("drain %,d persistent, bridge JVM -Xmx%s (msg/s)", o.memoryMessages,
+          r.xmx()),
+          fmt(r.rate()), ref == null ? "" : fmt(ref) + String.format(" (%,d drain)", o.messages),
+          ref == null ? "" : String.format("%.2f", r.rate() / ref),
+          ref == null ? "" : verdict(">= 0.9x", r.failure() == null && r.rate() / ref >= 0.9, o),
+          (r.failure() == null ? "" : "**" + r.failure() + "**; ")
+              + String.format("%.1f s incl. JVM start; peak heap %d MiB (before GC, %d GCs), peak RSS %d MiB;"
+              + " duplicates %d", r.seconds(), r.peakHeapBytes() >> 20, r.gcs(), r.peakRssBytes() >> 20,
+              r.duplicates())});
+    }
+    StringBuilder sb = new StringBuilder(header).append("load average at end: ").append(loadAverage())
+        .append("\n\n");
+    sb.append("| measure | pgamqp | reference | ratio | goal | notes |\n|---|---|---|---|---|---|\n");
     for (String[] r : rows) {
       sb.append("| ").append(String.join(" | ", r)).append(" |\n");
     }
     return sb.toString();
+  }
+
+  private static String verdict(String goal, boolean met, Options o) {
+    return goal + (o.smoke ? " (smoke: not judged)" : met ? ": met" : ": **not met**");
   }
 
   private static String header(Options o) throws Exception {
@@ -109,11 +239,24 @@ public final class EndToEnd {
     try (com.rabbitmq.client.Connection c = cf.newConnection()) {
       rabbit = c.getServerProperties().get("product") + " " + c.getServerProperties().get("version");
     }
-    return String.format("### %s%s%n%nmachine: %d cores, %s; Java %s; PostgreSQL %s; %s; %,d messages of %d B;"
-            + " command: java -cp ... io.pgamqp.bench.EndToEnd%s%n",
+    return String.format("### %s%s%n%nmachine: %d cores, %s; Java %s; PostgreSQL %s; %s; PerfTest %s;"
+            + " %,d messages of %d B; load average at start %s;"
+            + " command: java -jar benchmarks/target/pgamqp-benchmarks.jar%s%n",
         ZonedDateTime.now().withNano(0), o.smoke ? " (smoke)" : "", Runtime.getRuntime().availableProcessors(),
-        memory(), System.getProperty("java.version"), pg, rabbit, o.messages, o.bodyBytes,
-        o.smoke ? " --smoke" : "");
+        memory(), System.getProperty("java.version"), pg, rabbit, PERF_TEST_VERSION, o.messages, o.bodyBytes,
+        loadAverage(), o.args.isEmpty() ? "" : " " + String.join(" ", o.args));
+  }
+
+  private static final String PERF_TEST_VERSION = "2.22.1";
+
+  /** The 1/5/15-minute load averages: on a shared machine, how much else was running. */
+  static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+      return f[0] + " / " + f[1] + " / " + f[2];
+    } catch (IOException | RuntimeException e) {
+      return "?";
+    }
   }
 
   private static String memory() {
