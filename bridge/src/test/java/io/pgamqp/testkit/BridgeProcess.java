@@ -32,15 +32,7 @@ public final class BridgeProcess implements AutoCloseable {
     cmd.add("-Xmx256m");
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
-    Map<String, String> defaults = Map.of(
-        "pgamqp.bridge.backoff-min", "100ms",
-        "pgamqp.bridge.backoff-max", "2s",
-        "pgamqp.bridge.ownership-check", "300ms",
-        "pgamqp.bridge.broker-refresh", "2s",
-        "pgamqp.bridge.confirm-timeout", "10s",
-        "pgamqp.bridge.drain-timeout", "10s",
-        "pgamqp.http.port", "0");
-    defaults.forEach((k, v) -> {
+    BridgeRunner.TEST_SETTINGS.forEach((k, v) -> {
       if (!settings.containsKey(k)) {
         cmd.add("-D" + k + "=" + v);
       }
