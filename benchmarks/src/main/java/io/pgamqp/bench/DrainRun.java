@@ -9,9 +9,7 @@ import io.pgamqp.Bridge;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.BitSet;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The bridge emptying a pre-filled backlog into one queue with one consumer: the time from the bridge's start to the
@@ -48,33 +46,21 @@ final class DrainRun {
         ch.exchangeDeclare(exchange, "direct", false, true, null);
         ch.queueDeclare(queue, persistent, false, true, null);
         ch.queueBind(queue, exchange, "k");
-        BitSet seen = new BitSet();
-        AtomicLong received = new AtomicLong();
-        AtomicLong duplicates = new AtomicLong();
+        ExactlyOnceCounter counter = new ExactlyOnceCounter();
         ch.basicQos(2000);
-        ch.basicConsume(queue, true, (tag, d) -> {
-          int id = Integer.parseInt(d.getProperties().getMessageId());
-          synchronized (seen) {
-            if (seen.get(id)) {
-              duplicates.incrementAndGet();
-            } else {
-              seen.set(id);
-              received.incrementAndGet();
-            }
-          }
-        }, tag -> {});
+        ch.basicConsume(queue, true, counter.callback(), tag -> {});
         long t0 = System.nanoTime();
         try (Bridge bridge = Bridge.start(config)) {
           long lastPrint = t0;
           long deadline = t0 + 600_000_000_000L;
-          while (received.get() < messages && System.nanoTime() < deadline) {
+          while (counter.received() < messages && System.nanoTime() < deadline) {
             Thread.sleep(5);
             long now = System.nanoTime();
             if (now - lastPrint > 2_000_000_000L) {
               lastPrint = now;
               double s = (now - t0) / 1e9;
               System.out.printf("  drain %s: %,d / %,d consumed, %.0f msg/s%n",
-                  persistent ? "persistent" : "transient", received.get(), messages, received.get() / s);
+                  persistent ? "persistent" : "transient", counter.received(), messages, counter.received() / s);
             }
           }
           double seconds = (System.nanoTime() - t0) / 1e9;
@@ -84,7 +70,7 @@ final class DrainRun {
             Thread.sleep(100);
             left = count(url, user);
           }
-          return new Result((int) received.get(), seconds, duplicates.get(), left);
+          return new Result((int) counter.received(), seconds, counter.duplicates(), left);
         }
       }
     } finally {

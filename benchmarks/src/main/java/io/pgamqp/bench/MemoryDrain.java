@@ -7,10 +7,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -52,20 +50,8 @@ final class MemoryDrain {
         ch.exchangeDeclare(exchange, "direct", false, true, null);
         ch.queueDeclare(queue, true, false, true, null);
         ch.queueBind(queue, exchange, "k");
-        BitSet seen = new BitSet(messages);
-        AtomicLong received = new AtomicLong();
-        AtomicLong duplicates = new AtomicLong();
-        ch.basicConsume(queue, true, (tag, d) -> {
-          int id = Integer.parseInt(d.getProperties().getMessageId());
-          synchronized (seen) {
-            if (seen.get(id)) {
-              duplicates.incrementAndGet();
-            } else {
-              seen.set(id);
-              received.incrementAndGet();
-            }
-          }
-        }, tag -> {});
+        ExactlyOnceCounter counter = new ExactlyOnceCounter();
+        ch.basicConsume(queue, true, counter.callback(), tag -> {});
 
         List<String> cmd = new ArrayList<>(List.of(
             Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -89,9 +75,9 @@ final class MemoryDrain {
           long deadline = t0 + 1_800_000_000_000L;
           long lastCount = -1;
           long lastChange = t0;
-          while (received.get() < messages && System.nanoTime() < deadline && p.isAlive()) {
-            if (received.get() != lastCount) {
-              lastCount = received.get();
+          while (counter.received() < messages && System.nanoTime() < deadline && p.isAlive()) {
+            if (counter.received() != lastCount) {
+              lastCount = counter.received();
               lastChange = System.nanoTime();
             } else if (System.nanoTime() - lastChange > 120_000_000_000L) {
               break; // no progress for 2 minutes: report it as a failure rather than wait for the deadline
@@ -101,17 +87,17 @@ final class MemoryDrain {
             long now = System.nanoTime();
             if (now - lastPrint > 5_000_000_000L) {
               lastPrint = now;
-              System.out.printf("  memory drain: %,d / %,d consumed, %.0f msg/s, RSS %d MiB%n", received.get(),
-                  messages, received.get() / ((now - t0) / 1e9), status(p.pid(), "VmRSS") >> 20);
+              System.out.printf("  memory drain: %,d / %,d consumed, %.0f msg/s, RSS %d MiB%n", counter.received(),
+                  messages, counter.received() / ((now - t0) / 1e9), status(p.pid(), "VmRSS") >> 20);
             }
           }
           double seconds = (System.nanoTime() - t0) / 1e9;
           peakRss = Math.max(peakRss, status(p.pid(), "VmHWM"));
           String failure = null;
-          if (received.get() < messages) {
+          if (counter.received() < messages) {
             boolean oom = Files.readString(log).contains("OutOfMemoryError")
                 || Files.readString(gcLog).split("Pause Full", -1).length > 3;
-            failure = String.format("FAILED after %,d of %,d messages: bridge %s%s (log %s)", received.get(), messages,
+            failure = String.format("FAILED after %,d of %,d messages: bridge %s%s (log %s)", counter.received(), messages,
                 p.isAlive() ? "still running" : "exited " + p.exitValue(), oom ? ", heap exhausted (back-to-back full GCs)" : "",
                 log);
             System.out.println("  memory drain " + failure);
@@ -131,7 +117,7 @@ final class MemoryDrain {
               committed = Math.max(committed, bytes(m.group(5), m.group(6)));
             }
           }
-          return new Result((int) received.get(), seconds, duplicates.get(), peakHeap, committed, peakRss, gcs, xmx,
+          return new Result((int) counter.received(), seconds, counter.duplicates(), peakHeap, committed, peakRss, gcs, xmx,
               log, failure);
         } finally {
           if (p.isAlive()) {
