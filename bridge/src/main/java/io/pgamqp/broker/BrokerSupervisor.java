@@ -130,6 +130,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
   private String lastError;
   private java.time.Instant phaseSince = java.time.Instant.now();
   private boolean connectedOnce;
+  private boolean lostReported; // the current connection's loss was logged
 
   /** {@code statusListener} is told every change of phase, ownership, connection or last error. */
   public static Behavior<Command> create(int brokerId, Deps deps, ActorRef<BrokerStatus> statusListener) {
@@ -309,6 +310,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
       return this;
     }
     link = m.link();
+    lostReported = false;
     dropUnroutable.set(link.config().dropUnroutable());
     Connection c = link.opened().connection();
     ActorRef<Command> self = getContext().getSelf();
@@ -349,14 +351,23 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     if (link == null || link.opened().connection() != m.connection()) {
       return this; // an old connection
     }
-    getContext().getLog().warn("broker {}: lost connection to {}: {}",
-        brokerId, link.opened().endpoint().describe(), m.reason());
-    failed("lost connection to " + link.opened().endpoint().describe() + ": " + m.reason());
-    metrics.connectionState(brokerId, false);
+    reportLostConnection(m.reason());
     if (killSwitch != null) {
       killSwitch.abort(new IllegalStateException("connection lost: " + m.reason()));
     }
     return this;
+  }
+
+  /** Logs and records the loss of the current connection, once per connection. */
+  private void reportLostConnection(String reason) {
+    if (lostReported) {
+      return;
+    }
+    lostReported = true;
+    getContext().getLog().warn("broker {}: lost connection to {}: {}",
+        brokerId, link.opened().endpoint().describe(), reason);
+    failed("lost connection to " + link.opened().endpoint().describe() + ": " + reason);
+    metrics.connectionState(brokerId, false);
   }
 
   // ---- stream
@@ -508,6 +519,11 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     if (lock == null) {
       acquire();
     } else if (link == null || !link.opened().connection().isOpen()) {
+      if (link != null) {
+        // The stream's retry may have won the race against the ConnectionLost message: say why we reconnect.
+        com.rabbitmq.client.ShutdownSignalException why = link.opened().connection().getCloseReason();
+        reportLostConnection(why == null ? "closed" : ConfirmingPublisher.describe(why));
+      }
       closeLink();
       connect();
     } else {
