@@ -11,7 +11,9 @@ import com.typesafe.config.Config;
 import io.pgamqp.broker.BrokerCatalog;
 import io.pgamqp.broker.BrokerRegistry;
 import io.pgamqp.broker.BrokerSupervisor;
+import io.pgamqp.cluster.BrokerShards;
 import io.pgamqp.config.BridgeSettings;
+import io.pgamqp.config.ClusterSettings;
 import io.pgamqp.broker.BridgeStatus;
 import io.pgamqp.config.ConfigError;
 import io.pgamqp.config.DatabaseSettings;
@@ -49,6 +51,8 @@ public final class Bridge implements AutoCloseable {
     DatabaseSettings db = DatabaseSettings.create(config);
     BridgeSettings settings = BridgeSettings.create(config);
     HttpSettings http = HttpSettings.create(config);
+    ClusterSettings cluster = ClusterSettings.create(config);
+    Config effective = cluster.enabled() ? cluster.akkaConfig(settings.drainTimeout()).withFallback(config) : config;
     MicrometerBridgeMetrics prometheus = new MicrometerBridgeMetrics();
     BridgeMetrics metrics = BridgeMetrics.combine(prometheus, new DrainProgress(settings.progressInterval()));
     SlickDatabase database = SlickDatabase.create(db, "pgamqp-db");
@@ -56,8 +60,8 @@ public final class Bridge implements AutoCloseable {
         new BrokerSupervisor.Deps(db, settings, new OutboxStore(database), new BrokerCatalog(database), metrics);
     CompletableFuture<ActorRef<BrokerRegistry.Command>> registry = new CompletableFuture<>();
     AtomicReference<HttpEndpoint> endpoint = new AtomicReference<>();
-    ActorSystem<Void> system =
-        ActorSystem.create(guardian(deps, database, registry, endpoint, prometheus), "pgamqp", config);
+    ActorSystem<Void> system = ActorSystem.create(guardian(deps, cluster, database, registry, endpoint, prometheus),
+        ClusterSettings.SYSTEM_NAME, effective);
     if (!http.enabled()) {
       return new Bridge(system, -1);
     }
@@ -75,19 +79,27 @@ public final class Bridge implements AutoCloseable {
     }
   }
 
-  private static Behavior<Void> guardian(BrokerSupervisor.Deps deps, SlickDatabase database,
+  private static Behavior<Void> guardian(BrokerSupervisor.Deps deps, ClusterSettings cluster, SlickDatabase database,
       CompletableFuture<ActorRef<BrokerRegistry.Command>> registryRef, AtomicReference<HttpEndpoint> endpoint,
       MicrometerBridgeMetrics prometheus) {
     return Behaviors.setup(ctx -> {
-      ActorRef<BrokerRegistry.Command> registry = ctx.spawn(BrokerRegistry.create(deps), "brokers");
+      ActorRef<BrokerRegistry.Command> registry = ctx.spawn(cluster.enabled()
+          ? BrokerRegistry.clustered(deps, r -> BrokerShards.start(ctx.getSystem(), r), cluster.ensureInterval())
+          : BrokerRegistry.create(deps), "brokers");
       registryRef.complete(registry);
       NotificationListener listener =
           new NotificationListener(deps.database(), n -> registry.tell(new BrokerRegistry.Notified(n)));
       listener.start();
-      ctx.getLog().info("pgamqp bridge started: database {} as {}", deps.database().url(), deps.database().user());
+      ctx.getLog().info("pgamqp bridge started: database {} as {}{}", deps.database().url(), deps.database().user(),
+          cluster.enabled() ? "; cluster node " + cluster.host() + ":" + cluster.port() + ", seed nodes "
+              + String.join(", ", cluster.seedNodes()) : "");
       CoordinatedShutdown cs = CoordinatedShutdown.get(ctx.getSystem());
       Duration drain = deps.settings().drainTimeout().plusSeconds(5);
-      cs.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-brokers", () -> {
+      // Clustered, sharding hands every broker over first (cluster-sharding-shutdown-region, each after its in-flight
+      // confirms settled); draining here afterwards only stops what a downed node still runs.
+      String drainPhase = cluster.enabled()
+          ? CoordinatedShutdown.PhaseClusterShutdown() : CoordinatedShutdown.PhaseServiceRequestsDone();
+      cs.addTask(drainPhase, "drain-brokers", () -> {
         CompletionStage<Done> drained = AskPattern.ask(
             registry, BrokerRegistry.Drain::new, drain, ctx.getSystem().scheduler());
         return drained.exceptionally(e -> Done.getInstance());
@@ -129,6 +141,12 @@ public final class Bridge implements AutoCloseable {
     } catch (Exception ignored) {
       // terminated or given up; nothing else to release
     }
+  }
+
+  /** True when the cluster downed this node (Split Brain Resolver): its brokers moved to the surviving nodes. */
+  public boolean downedByCluster() {
+    return CoordinatedShutdown.get(system).getShutdownReason()
+        .map(CoordinatedShutdown.clusterDowningReason()::equals).orElse(false);
   }
 
   /** Completes when the actor system has terminated. */

@@ -14,11 +14,18 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
+import java.util.function.IntConsumer;
 
 /**
  * Keeps one {@link BrokerSupervisor} per {@code broker_id} in {@code amqp.broker}: starts one for a new id, stops the
  * one of a removed id, passes row edits on. Re-reads the table on {@code amqp_broker_changed} notifications and every
  * {@code broker-refresh}, and routes {@code amqp_outbox} / {@code amqp_disconnect} notifications to the right broker.
+ *
+ * <p>Clustered, the registry of each node does not start brokers itself: it asks the cluster, every
+ * {@code ensure-interval}, that each broker run somewhere ({@code placement}), and hosts those that Cluster Sharding
+ * places on its node ({@link Host}). Every node LISTENs, so notifications never cross nodes: each registry routes them
+ * to the brokers it hosts.
  */
 public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Command> {
 
@@ -34,7 +41,14 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
 
   private record Loaded(Map<Integer, BrokerCatalog.BrokerConfig> brokers, Throwable error) implements Command {}
 
-  private record SupervisorStopped(int brokerId) implements Command {}
+  private record SupervisorStopped(int brokerId, ActorRef<BrokerSupervisor.Command> ref) implements Command {}
+
+  /** Clustered: sharding placed broker brokerId on this node; start (or keep) its supervisor and reply with it. */
+  public record Host(int brokerId, ActorRef<Hosted> replyTo) implements Command {}
+
+  public record Hosted(int brokerId, ActorRef<BrokerSupervisor.Command> supervisor) {}
+
+  private enum EnsureAll implements Command { INSTANCE }
 
   /** This bridge's view of its brokers and the database, for readiness. */
   public record GetStatus(ActorRef<BridgeStatus> replyTo) implements Command {}
@@ -48,20 +62,41 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
 
   private final BrokerSupervisor.Deps deps;
   private final Map<Integer, ActorRef<BrokerSupervisor.Command>> supervisors = new HashMap<>();
-  private final Set<Integer> stopping = new HashSet<>();
+  // Supervisors told to stop; clustered, a broker handed back to this node may get a new one while the old one drains.
+  private final Set<ActorRef<BrokerSupervisor.Command>> stopping = new HashSet<>();
+  // Clustered only: asks the cluster to run a broker somewhere; null when this process owns its brokers itself.
+  private final IntConsumer placement;
+  private Set<Integer> known = Set.of();
+  private int spawned;
   private final Map<Integer, BrokerStatus> statuses = new HashMap<>();
   private final ActorRef<BrokerStatus> statusAdapter;
   private boolean loading;
   private boolean reloadWanted;
   private ActorRef<Done> drainReplyTo;
 
+  /** One process: starts a supervisor for every broker (each stands by while another process holds its lock). */
   public static Behavior<Command> create(BrokerSupervisor.Deps deps) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new BrokerRegistry(ctx, timers, deps)));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new BrokerRegistry(ctx, timers, deps, null)));
   }
 
-  private BrokerRegistry(ActorContext<Command> ctx, TimerScheduler<Command> timers, BrokerSupervisor.Deps deps) {
+  /**
+   * A cluster node: {@code placement} is given this registry and returns how to ask the cluster to run a broker;
+   * brokers run where the cluster places them, asked for again every {@code ensureInterval}.
+   */
+  public static Behavior<Command> clustered(BrokerSupervisor.Deps deps,
+      Function<ActorRef<Command>, IntConsumer> placement, java.time.Duration ensureInterval) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      timers.startTimerWithFixedDelay(EnsureAll.INSTANCE, ensureInterval);
+      return new BrokerRegistry(ctx, timers, deps, placement.apply(ctx.getSelf()));
+    }));
+  }
+
+  private BrokerRegistry(ActorContext<Command> ctx, TimerScheduler<Command> timers, BrokerSupervisor.Deps deps,
+      IntConsumer placement) {
     super(ctx);
+    ctx.setLoggerName(BrokerRegistry.class);
     this.deps = deps;
+    this.placement = placement;
     this.statusAdapter = ctx.messageAdapter(BrokerStatus.class, StatusChanged::new);
     timers.startTimerWithFixedDelay(Refresh.INSTANCE, deps.settings().brokerRefresh());
     timers.startTimerWithFixedDelay(SampleBacklog.INSTANCE, deps.settings().progressInterval());
@@ -79,6 +114,11 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
         .onMessage(Notified.class, this::onNotified)
         .onMessage(SupervisorStopped.class, this::onSupervisorStopped)
         .onMessage(Drain.class, this::onDrain)
+        .onMessage(Host.class, this::onHost)
+        .onMessageEquals(EnsureAll.INSTANCE, () -> {
+          ensureAll();
+          return this;
+        })
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(StatusChanged.class, m -> {
           if (supervisors.containsKey(m.status().brokerId())) {
@@ -115,22 +155,22 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
       for (BrokerCatalog.BrokerConfig config : m.brokers().values()) {
         int id = config.brokerId();
         ActorRef<BrokerSupervisor.Command> ref = supervisors.get(id);
-        if (ref == null && !stopping.contains(id)) {
+        if (ref == null && placement == null) {
           getContext().getLog().info("broker {}: found in amqp.broker ({} address(es)); starting", id,
               config.endpoints().size());
-          ref = getContext().spawn(BrokerSupervisor.create(id, deps, statusAdapter), "broker-" + id);
-          getContext().watchWith(ref, new SupervisorStopped(id));
-          supervisors.put(id, ref);
-        } else if (ref != null) {
+          spawn(id);
+        } else if (ref != null && !stopping.contains(ref)) {
           ref.tell(new BrokerSupervisor.Configure(config));
         }
       }
       for (Map.Entry<Integer, ActorRef<BrokerSupervisor.Command>> e : supervisors.entrySet()) {
-        if (!m.brokers().containsKey(e.getKey()) && stopping.add(e.getKey())) {
+        if (!m.brokers().containsKey(e.getKey()) && stopping.add(e.getValue())) {
           getContext().getLog().info("broker {}: removed from amqp.broker; stopping", e.getKey());
           e.getValue().tell(new BrokerSupervisor.Stop(getContext().getSystem().ignoreRef()));
         }
       }
+      known = Set.copyOf(m.brokers().keySet());
+      ensureAll();
     }
     if (reloadWanted) {
       reloadWanted = false;
@@ -154,6 +194,35 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
     return this;
   }
 
+  private ActorRef<BrokerSupervisor.Command> spawn(int id) {
+    // A broker handed back to this node may still have its previous supervisor draining: names must differ.
+    String name = getContext().getChild("broker-" + id).isPresent() ? "broker-" + id + "-" + (++spawned) : "broker-" + id;
+    ActorRef<BrokerSupervisor.Command> ref = getContext().spawn(BrokerSupervisor.create(id, deps, statusAdapter), name);
+    getContext().watchWith(ref, new SupervisorStopped(id, ref));
+    supervisors.put(id, ref);
+    return ref;
+  }
+
+  /** Clustered: ask that every broker run somewhere; sharding starts those whose node crashed elsewhere. */
+  private void ensureAll() {
+    if (placement != null && drainReplyTo == null) {
+      known.forEach(placement::accept);
+    }
+  }
+
+  private Behavior<Command> onHost(Host m) {
+    if (drainReplyTo != null) {
+      return this; // shutting down: the entity is handed over again, elsewhere
+    }
+    ActorRef<BrokerSupervisor.Command> ref = supervisors.get(m.brokerId());
+    if (ref == null || stopping.contains(ref)) {
+      getContext().getLog().info("broker {}: placed on this node by the cluster; starting", m.brokerId());
+      ref = spawn(m.brokerId());
+    }
+    m.replyTo().tell(new Hosted(m.brokerId(), ref));
+    return this;
+  }
+
   private void forward(String payload, BrokerSupervisor.Command command) {
     try {
       ActorRef<BrokerSupervisor.Command> ref = supervisors.get(Integer.parseInt(payload.trim()));
@@ -166,9 +235,12 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
   }
 
   private Behavior<Command> onSupervisorStopped(SupervisorStopped m) {
-    supervisors.remove(m.brokerId());
+    boolean wasStopping = stopping.remove(m.ref());
+    if (!supervisors.remove(m.brokerId(), m.ref())) {
+      return this; // an earlier supervisor of a broker that has a new one
+    }
     statuses.remove(m.brokerId());
-    if (stopping.remove(m.brokerId())) {
+    if (wasStopping) {
       deps.metrics().brokerRemoved(m.brokerId());
     }
     if (drainReplyTo != null && supervisors.isEmpty()) {

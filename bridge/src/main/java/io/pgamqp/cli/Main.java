@@ -52,6 +52,7 @@ public final class Main {
           status    per broker: owner, connection, backlog, oldest pending, dead letters, last error
                     (from the view amqp.status); --watch [SECONDS] redraws every SECONDS (default 2)
         settings: config/application.conf or -Dconfig.file=FILE; env PGAMQP_DB_URL, PGAMQP_DB_USER, PGAMQP_DB_PASSWORD,
-          PGAMQP_HTTP_PORT""");
+          PGAMQP_HTTP_PORT; clustered run: PGAMQP_CLUSTER_ENABLED, PGAMQP_CLUSTER_HOST, PGAMQP_CLUSTER_PORT,
+          PGAMQP_CLUSTER_SEED_NODES""");
   }
 }

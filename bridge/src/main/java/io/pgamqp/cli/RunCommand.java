@@ -4,7 +4,10 @@ import io.pgamqp.Bridge;
 import io.pgamqp.config.PgamqpConfig;
 import sun.misc.Signal;
 
-/** {@code run}: runs the bridge until SIGTERM/SIGINT, then stops gracefully and exits 0. */
+/**
+ * {@code run}: runs the bridge until SIGTERM/SIGINT, then stops gracefully and exits 0. A cluster node that the
+ * cluster downs exits 1.
+ */
 final class RunCommand {
   private RunCommand() {}
 
@@ -18,6 +21,13 @@ final class RunCommand {
       }, "pgamqp-stop").start());
     }
     bridge.whenTerminated().toCompletableFuture().join();
+    if (bridge.downedByCluster()) {
+      // Not a clean stop: exit non-zero so a process supervisor (systemd, Kubernetes) starts a fresh node, which
+      // joins again once the partition heals.
+      System.err.println("pgamqp: this node was downed by the cluster (split brain resolver); its brokers continue"
+          + " on the surviving nodes");
+      return 1;
+    }
     return 0;
   }
 }

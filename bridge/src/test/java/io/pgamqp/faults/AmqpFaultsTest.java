@@ -1,5 +1,6 @@
 package io.pgamqp.faults;
 
+import io.pgamqp.testkit.Tally;
 import io.pgamqp.testkit.Eventually;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -51,7 +52,7 @@ class AmqpFaultsTest {
         Thread.sleep(3_000);
         proxy.latency(Duration.ZERO);
         rig.awaitPublishers(Duration.ofSeconds(60));
-        FaultRig.Tally tally = rig.awaitAll(Duration.ofSeconds(60));
+        Tally tally = rig.awaitAll(Duration.ofSeconds(60));
         System.out.printf("amqp faults: %d RST cuts (one with new connections refused for 3 s), 20 ms latency for"
                 + " 3 s, %d connections accepted: %s, %.1f s%n", faults, proxy.acceptedConnections(), tally,
             (System.nanoTime() - t0) / 1e9);
@@ -105,7 +106,7 @@ class AmqpFaultsTest {
         assertNotNull(back, "reconnected after the network healed");
         double reconnected = (back.nanos() - healed) / 1e9;
         rig.awaitPublishers(Duration.ofSeconds(30));
-        FaultRig.Tally tally = rig.awaitAll(Duration.ofSeconds(60));
+        Tally tally = rig.awaitAll(Duration.ofSeconds(60));
         System.out.printf("amqp black hole: heartbeat 2 s, dead connection noticed after %.1f s (%s),"
             + " reconnected %.1f s after the network healed: %s%n", detected, lost.message(), reconnected, tally);
         tally.assertNothingLostInOrder();
@@ -141,7 +142,7 @@ class AmqpFaultsTest {
         assertNotNull(lost, "heartbeats noticed the black hole");
         Thread.sleep(500);
         proxy.blackhole(false);
-        FaultRig.Tally tally = rig.awaitAll(Duration.ofSeconds(60));
+        Tally tally = rig.awaitAll(Duration.ofSeconds(60));
         System.out.printf("amqp black hole after a confirm timeout: noticed after %.1f s: %s%n",
             (lost.nanos() - t0) / 1e9, tally);
         tally.assertNothingLostInOrder();

@@ -1,5 +1,6 @@
 package io.pgamqp.faults;
 
+import io.pgamqp.testkit.Tally;
 import io.pgamqp.testkit.Eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -59,7 +60,7 @@ class DatabaseFaultsTest {
           cuts++;
         }
         rig.awaitPublishers(Duration.ofSeconds(60));
-        FaultRig.Tally tally = rig.awaitAll(Duration.ofSeconds(60));
+        Tally tally = rig.awaitAll(Duration.ofSeconds(60));
         List<Integer> holders = lockHolders(rig);
         System.out.printf("db cuts: %d cuts of every bridge->PostgreSQL connection, lock taken %d times: %s, %.1f s%n",
             cuts, logs.count(OWNS), tally, (System.nanoTime() - t0) / 1e9);
@@ -109,7 +110,7 @@ class DatabaseFaultsTest {
         assertNotNull(owns, "ownership retaken after the database came back");
         double retaken = (owns.nanos() - healed) / 1e9;
         rig.awaitPublishers(Duration.ofSeconds(30));
-        FaultRig.Tally tally = rig.awaitAll(Duration.ofSeconds(60));
+        Tally tally = rig.awaitAll(Duration.ofSeconds(60));
         System.out.printf("db black hole: socket-timeout 2 s, noticed after %.1f s (%s), ownership retaken %.1f s"
             + " after the network healed: %s (arrived before healing: %d)%n", detected, noticed.message(), retaken,
             tally, arrivedDuringHole);
@@ -148,7 +149,7 @@ class DatabaseFaultsTest {
             () -> lockHolders(rig).size() == 1 && lockHolders(rig).get(0) != firstPid);
         double retaken = (System.nanoTime() - t0) / 1e9;
         rig.awaitPublishers(Duration.ofSeconds(60));
-        FaultRig.Tally tally = rig.awaitAll(Duration.ofSeconds(60));
+        Tally tally = rig.awaitAll(Duration.ofSeconds(60));
         System.out.printf("lock session killed: noticed after %.2f s (%s), retaken after %.1f s: %s%n",
             noticedAfter, noticed.message(), retaken, tally);
         tally.assertNothingLostInOrder();

@@ -9,14 +9,13 @@ import io.pgamqp.testkit.AmqpEndpoint;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
+import io.pgamqp.testkit.Tally;
 import java.nio.charset.StandardCharsets;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -221,7 +220,7 @@ final class FaultRig implements AutoCloseable {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       Tally t = tally();
-      if (t.lost == 0 && outboxRows() == 0) {
+      if (t.lost() == 0 && outboxRows() == 0) {
         Thread.sleep(500);
         return tally();
       }
@@ -282,77 +281,6 @@ final class FaultRig implements AutoCloseable {
       amqp.close();
     } finally {
       db.close();
-    }
-  }
-
-  /**
-   * Committed vs arrived. {@code lost}: committed, not dead-lettered, never arrived. {@code duplicates}: arrivals
-   * beyond the first of a body. {@code orderViolations}: first arrivals of one publisher not in its commit order
-   * (dead-lettered excluded).
-   */
-  record Tally(int committed, int arrived, int distinct, int lost, int duplicates, int unexpected, int deadLettered,
-      List<String> orderViolations, List<String> lostSample) {
-
-    static Tally of(Collection<String> committed, List<String> arrivals, Set<String> deadLettered) {
-      Set<String> want = new HashSet<>(committed);
-      Set<String> seen = new HashSet<>();
-      int duplicates = 0;
-      int unexpected = 0;
-      Map<String, Integer> lastSeq = new HashMap<>();
-      List<String> violations = new ArrayList<>();
-      for (String b : arrivals) {
-        if (!seen.add(b)) {
-          duplicates++;
-          continue;
-        }
-        if (!want.contains(b)) {
-          unexpected++; // committed after the snapshot of `committed` was taken, or foreign
-          continue;
-        }
-        if (deadLettered.contains(b)) {
-          continue;
-        }
-        int dash = b.indexOf('-');
-        String publisher = b.substring(0, dash);
-        int dot = b.indexOf('.', dash);
-        int seq = Integer.parseInt(b.substring(dash + 1, dot < 0 ? b.length() : dot));
-        Integer last = lastSeq.put(publisher, seq);
-        if (last != null && seq < last && violations.size() < 10) {
-          violations.add(b + " after " + publisher + "-" + last);
-        }
-      }
-      int lost = 0;
-      List<String> sample = new ArrayList<>();
-      for (String b : want) {
-        if (!seen.contains(b) && !deadLettered.contains(b)) {
-          lost++;
-          if (sample.size() < 10) {
-            sample.add(b);
-          }
-        }
-      }
-      int dead = 0;
-      for (String b : deadLettered) {
-        if (want.contains(b)) {
-          dead++;
-        }
-      }
-      return new Tally(want.size(), arrivals.size(), seen.size(), lost, duplicates, unexpected, dead, violations,
-          sample);
-    }
-
-    /** Fails unless nothing was lost, nothing foreign arrived and order held; duplicates are allowed. */
-    void assertNothingLostInOrder() {
-      if (lost != 0 || unexpected != 0 || !orderViolations.isEmpty()) {
-        fail("delivery broken: " + this);
-      }
-    }
-
-    @Override
-    public String toString() {
-      return "committed=" + committed + " arrived=" + arrived + " distinct=" + distinct + " lost=" + lost
-          + (lostSample.isEmpty() ? "" : " e.g. " + lostSample) + " duplicates=" + duplicates + " unexpected="
-          + unexpected + " dead-lettered=" + deadLettered + " order-violations=" + orderViolations;
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.pgamqp.faults;
 
+import io.pgamqp.testkit.Tally;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -132,7 +133,7 @@ class FlowControlTest {
         assertEquals(before, rig.arrivedCount(), "nothing passes a blocked connection");
         proxy.unblock();
         assertNotNull(logs.await("RabbitMQ unblocked publishing", t0, 5_000), "the bridge logs the unblock");
-        FaultRig.Tally tally = rig.awaitAll(Duration.ofSeconds(30));
+        Tally tally = rig.awaitAll(Duration.ofSeconds(30));
         System.out.println("flow control: blocked 5 s with confirm-timeout 1 s: " + tally);
         tally.assertNothingLostInOrder();
         assertEquals(0, tally.duplicates(), () -> "a blocked period caused retries: " + tally);

@@ -1,5 +1,6 @@
 package io.pgamqp.faults;
 
+import io.pgamqp.testkit.Tally;
 import io.pgamqp.testkit.Eventually;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -45,7 +46,7 @@ class KillNineTest {
       int settledAtKill = 20_000 - unsettledAtKill.size();
       try (BridgeProcess second = BridgeProcess.start(rig.db, "kill9-second", Map.of())) {
         assertTrue(second.awaitLog(OWNS, Duration.ofSeconds(60)), second::log);
-        FaultRig.Tally tally = rig.awaitAll(Duration.ofSeconds(60));
+        Tally tally = rig.awaitAll(Duration.ofSeconds(60));
         tally.assertNothingLostInOrder();
         int repeatedSettled = repeatsOutside(rig, idOf, unsettledAtKill);
         System.out.printf("kill -9: %d of 20000 settled at the kill, %d unsettled; after restart: %s, %.1f s%n",

@@ -1,5 +1,6 @@
 package io.pgamqp.faults;
 
+import io.pgamqp.testkit.Tally;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -81,7 +82,7 @@ class SoakTest {
         }
         rig.awaitPublishers(Duration.ofSeconds(60));
         double publishSeconds = (System.nanoTime() - publishStart) / 1e9;
-        FaultRig.Tally tally = rig.awaitAll(Duration.ofSeconds(90));
+        Tally tally = rig.awaitAll(Duration.ofSeconds(90));
         double total = (System.nanoTime() - t0) / 1e9;
         int faults = amqpCuts + kills + dbCuts;
         int allowed = faults * AmqpFaultsTest.WINDOW;

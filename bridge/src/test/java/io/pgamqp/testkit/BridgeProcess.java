@@ -25,6 +25,12 @@ public final class BridgeProcess implements AutoCloseable {
 
   /** Starts {@code run} against {@code db}; {@code settings} are extra -D system properties (HOCON keys). */
   public static BridgeProcess start(TestDatabase db, String name, Map<String, String> settings) throws IOException {
+    return start(db, name, settings, Map.of());
+  }
+
+  /** As {@link #start(TestDatabase, String, Map)}, with extra environment variables (e.g. PGAMQP_CLUSTER_PORT). */
+  public static BridgeProcess start(TestDatabase db, String name, Map<String, String> settings,
+      Map<String, String> env) throws IOException {
     TestServers servers = TestServers.get();
     Path log = Files.createTempFile("pgamqp-" + name + "-", ".log");
     List<String> cmd = new ArrayList<>();
@@ -45,6 +51,7 @@ public final class BridgeProcess implements AutoCloseable {
     pb.environment().put("PGAMQP_DB_URL", db.jdbcUrl());
     pb.environment().put("PGAMQP_DB_USER", servers.dbUser());
     pb.environment().put("PGAMQP_DB_PASSWORD", servers.dbPassword() == null ? "" : servers.dbPassword());
+    pb.environment().putAll(env);
     return new BridgeProcess(pb.start(), log);
   }
 
@@ -65,6 +72,11 @@ public final class BridgeProcess implements AutoCloseable {
   /** SIGTERM, then waits for the exit code (-1 if it did not exit in time). */
   public int terminate(Duration wait) throws InterruptedException {
     process.destroy();
+    return process.waitFor(wait.toMillis(), TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
+  }
+
+  /** Waits for the process to exit on its own; its exit code, or -1 if it still runs after {@code wait}. */
+  public int awaitExit(Duration wait) throws InterruptedException {
     return process.waitFor(wait.toMillis(), TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
   }
 
