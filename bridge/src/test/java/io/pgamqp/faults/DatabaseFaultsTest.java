@@ -1,6 +1,5 @@
 package io.pgamqp.faults;
 
-import io.pgamqp.testkit.Tally;
 import io.pgamqp.testkit.Eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -10,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgamqp.Bridge;
 import io.pgamqp.outbox.OutboxStore;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Tally;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -1,6 +1,5 @@
 package io.pgamqp.faults;
 
-import io.pgamqp.testkit.Tally;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -16,6 +15,7 @@ import io.pgamqp.outbox.OutboxRow;
 import io.pgamqp.testkit.AmqpEndpoint;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Tally;
 import io.pgamqp.testkit.TestServers;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,11 +1,11 @@
 package io.pgamqp.faults;
 
-import io.pgamqp.testkit.Tally;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgamqp.testkit.AmqpEndpoint;
 import io.pgamqp.testkit.BridgeProcess;
+import io.pgamqp.testkit.Tally;
 import io.pgamqp.testkit.TestServers;
 import java.time.Duration;
 import java.util.Map;
