@@ -99,6 +99,12 @@ public final class Bridge implements AutoCloseable {
       // confirms settled); draining here afterwards only stops what a downed node still runs.
       String drainPhase = cluster.enabled()
           ? CoordinatedShutdown.PhaseClusterShutdown() : CoordinatedShutdown.PhaseServiceRequestsDone();
+      if (cluster.enabled()) {
+        cs.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "stop-placing-brokers", () -> {
+          registry.tell(BrokerRegistry.StopPlacing.INSTANCE);
+          return CompletableFuture.completedFuture(Done.getInstance());
+        });
+      }
       cs.addTask(drainPhase, "drain-brokers", () -> {
         CompletionStage<Done> drained = AskPattern.ask(
             registry, BrokerRegistry.Drain::new, drain, ctx.getSystem().scheduler());

@@ -50,6 +50,12 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
 
   private enum EnsureAll implements Command { INSTANCE }
 
+  /**
+   * Clustered: this node is leaving; stop asking for brokers to run. Asking on would start the brokers sharding is
+   * about to hand over again here, and keep the node's shard region from finishing its hand-over.
+   */
+  public enum StopPlacing implements Command { INSTANCE }
+
   /** This bridge's view of its brokers and the database, for readiness. */
   public record GetStatus(ActorRef<BridgeStatus> replyTo) implements Command {}
 
@@ -67,6 +73,7 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
   // Clustered only: asks the cluster to run a broker somewhere; null when this process owns its brokers itself.
   private final IntConsumer placement;
   private Set<Integer> known = Set.of();
+  private boolean placing = true;
   private int spawned;
   private final Map<Integer, BrokerStatus> statuses = new HashMap<>();
   private final ActorRef<BrokerStatus> statusAdapter;
@@ -117,6 +124,10 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
         .onMessage(Host.class, this::onHost)
         .onMessageEquals(EnsureAll.INSTANCE, () -> {
           ensureAll();
+          return this;
+        })
+        .onMessageEquals(StopPlacing.INSTANCE, () -> {
+          placing = false;
           return this;
         })
         .onMessage(GetStatus.class, this::onGetStatus)
@@ -205,7 +216,7 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
 
   /** Clustered: ask that every broker run somewhere; sharding starts those whose node crashed elsewhere. */
   private void ensureAll() {
-    if (placement != null && drainReplyTo == null) {
+    if (placement != null && placing && drainReplyTo == null) {
       known.forEach(placement::accept);
     }
   }
