@@ -43,10 +43,18 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
 
   private record SupervisorStopped(int brokerId, ActorRef<BrokerSupervisor.Command> ref) implements Command {}
 
-  /** Clustered: sharding placed broker brokerId on this node; start (or keep) its supervisor and reply with it. */
-  public record Host(int brokerId, ActorRef<Hosted> replyTo) implements Command {}
+  /**
+   * Clustered: sharding placed broker brokerId on this node, as {@code entity}; start (or keep) its supervisor and
+   * reply with it. The supervisor is stopped when the entity stops, however it stops.
+   */
+  public record Host(int brokerId, ActorRef<Hosted> replyTo, ActorRef<?> entity) implements Command {}
 
   public record Hosted(int brokerId, ActorRef<BrokerSupervisor.Command> supervisor) {}
+
+  /** Clustered: the broker leaves this node; stop its supervisor gracefully (in-flight confirms settle first). */
+  public record Release(ActorRef<BrokerSupervisor.Command> supervisor) implements Command {}
+
+  private record EntityStopped(ActorRef<BrokerSupervisor.Command> supervisor) implements Command {}
 
   private enum EnsureAll implements Command { INSTANCE }
 
@@ -122,6 +130,8 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
         .onMessage(SupervisorStopped.class, this::onSupervisorStopped)
         .onMessage(Drain.class, this::onDrain)
         .onMessage(Host.class, this::onHost)
+        .onMessage(Release.class, m -> release(m.supervisor()))
+        .onMessage(EntityStopped.class, m -> release(m.supervisor()))
         .onMessageEquals(EnsureAll.INSTANCE, () -> {
           ensureAll();
           return this;
@@ -230,7 +240,15 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
       getContext().getLog().info("broker {}: placed on this node by the cluster; starting", m.brokerId());
       ref = spawn(m.brokerId());
     }
+    getContext().watchWith(m.entity(), new EntityStopped(ref));
     m.replyTo().tell(new Hosted(m.brokerId(), ref));
+    return this;
+  }
+
+  private Behavior<Command> release(ActorRef<BrokerSupervisor.Command> supervisor) {
+    if (supervisors.containsValue(supervisor) && stopping.add(supervisor)) {
+      supervisor.tell(new BrokerSupervisor.Stop(getContext().getSystem().ignoreRef()));
+    }
     return this;
   }
 

@@ -1,9 +1,7 @@
 package io.pgamqp.cluster;
 
-import akka.Done;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
-import akka.actor.typed.PostStop;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -41,9 +39,9 @@ public final class BrokerEntity extends AbstractBehavior<BrokerEntity.Command> {
   private enum SupervisorStopped implements Command { INSTANCE }
 
   private final int brokerId;
+  private final ActorRef<BrokerRegistry.Command> registry;
   private ActorRef<BrokerSupervisor.Command> supervisor;
   private boolean handingOff;
-  private boolean supervisorStopped;
 
   public static Behavior<Command> create(int brokerId, ActorRef<BrokerRegistry.Command> registry) {
     return Behaviors.setup(ctx -> new BrokerEntity(ctx, brokerId, registry));
@@ -52,7 +50,11 @@ public final class BrokerEntity extends AbstractBehavior<BrokerEntity.Command> {
   private BrokerEntity(ActorContext<Command> ctx, int brokerId, ActorRef<BrokerRegistry.Command> registry) {
     super(ctx);
     this.brokerId = brokerId;
-    registry.tell(new BrokerRegistry.Host(brokerId, ctx.messageAdapter(BrokerRegistry.Hosted.class, Hosted::new)));
+    this.registry = registry;
+    // The registry watches us: if we stop without a hand-over (this node was downed, its shard region stopped), it
+    // stops the supervisor all the same, gracefully.
+    registry.tell(new BrokerRegistry.Host(brokerId, ctx.messageAdapter(BrokerRegistry.Hosted.class, Hosted::new),
+        ctx.getSelf()));
   }
 
   @Override
@@ -62,20 +64,11 @@ public final class BrokerEntity extends AbstractBehavior<BrokerEntity.Command> {
         .onMessage(Hosted.class, this::onHosted)
         .onMessageEquals(HandOff.INSTANCE, this::onHandOff)
         .onMessageEquals(SupervisorStopped.INSTANCE, () -> {
-          supervisorStopped = true;
           if (!handingOff) {
             getContext().getLog().info("broker {}: its supervisor stopped; the cluster restarts it if the broker"
                 + " is still in amqp.broker", brokerId);
           }
           return Behaviors.stopped();
-        })
-        .onSignal(PostStop.class, s -> {
-          // Stopped without a hand-over (this node was downed, or its shard region stopped): the broker is no
-          // longer ours, so let its supervisor finish in-flight confirms and release the lock.
-          if (supervisor != null && !supervisorStopped && !handingOff) {
-            supervisor.tell(new BrokerSupervisor.Stop(getContext().getSystem().ignoreRef()));
-          }
-          return this;
         })
         .build();
   }
@@ -84,7 +77,7 @@ public final class BrokerEntity extends AbstractBehavior<BrokerEntity.Command> {
     supervisor = m.hosted().supervisor();
     getContext().watchWith(supervisor, SupervisorStopped.INSTANCE);
     if (handingOff) {
-      stopSupervisor();
+      registry.tell(new BrokerRegistry.Release(supervisor));
     }
     return this;
   }
@@ -95,14 +88,10 @@ public final class BrokerEntity extends AbstractBehavior<BrokerEntity.Command> {
     }
     handingOff = true;
     getContext().getLog().info("broker {}: handing over to another node once in-flight confirms settle", brokerId);
-    if (supervisor != null) {
-      stopSupervisor();
+    if (supervisor == null) {
+      return Behaviors.stopped(); // nothing runs here yet; the registry stops what it may still start for us
     }
+    registry.tell(new BrokerRegistry.Release(supervisor));
     return this; // stops when the supervisor has (SupervisorStopped)
-  }
-
-  private void stopSupervisor() {
-    ActorRef<Done> ignore = getContext().getSystem().ignoreRef();
-    supervisor.tell(new BrokerSupervisor.Stop(ignore));
   }
 }
