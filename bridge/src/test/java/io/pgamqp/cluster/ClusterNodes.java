@@ -42,14 +42,20 @@ final class ClusterNodes implements AutoCloseable {
 
   /** Starts node {@code i}, which tells the others to reach it at {@code advertisedPort} (a proxy, or its own). */
   BridgeProcess start(int i, int advertisedPort) throws IOException {
+    return start(i, advertisedPort, Map.of());
+  }
+
+  /** As {@link #start(int, int)}, with extra settings (HOCON keys) for this node only. */
+  BridgeProcess start(int i, int advertisedPort, Map<String, String> extra) throws IOException {
     // The environment variables the README documents, as an operator would set them.
     Map<String, String> env = new HashMap<>();
     env.put("PGAMQP_CLUSTER_ENABLED", "true");
     env.put("PGAMQP_CLUSTER_HOST", "127.0.0.1");
     env.put("PGAMQP_CLUSTER_PORT", String.valueOf(advertisedPort));
     env.put("PGAMQP_CLUSTER_SEED_NODES", seeds);
-    BridgeProcess p = BridgeProcess.start(db, name + "-node" + i,
-        Map.of("pgamqp.cluster.bind-port", String.valueOf(ports[i])), env);
+    Map<String, String> settings = new HashMap<>(extra);
+    settings.put("pgamqp.cluster.bind-port", String.valueOf(ports[i]));
+    BridgeProcess p = BridgeProcess.start(db, name + "-node" + i, settings, env);
     started.add(p);
     return p;
   }

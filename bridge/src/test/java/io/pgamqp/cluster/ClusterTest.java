@@ -98,9 +98,11 @@ class ClusterTest {
   /**
    * Node 2 advertises a proxy as its cluster address, so every cluster connection into it passes the proxy; refusing
    * and cutting them leaves node 2 unable to hear the others (nor they its replies) while it still reaches
-   * PostgreSQL and RabbitMQ. The minority side is downed, its brokers move to the majority, and the advisory lock
-   * keeps each broker to one drainer throughout: pg_locks never shows two holders, and what arrives has no duplicate
-   * and no reordering. After healing, a new node 2 joins and takes a share again.
+   * PostgreSQL and RabbitMQ. Node 2 waits longer before its own downing decision (stable-after 20 s, the others 4 s),
+   * so for a while the cluster is wrong: the majority has placed node 2's brokers on itself while node 2 still
+   * drains them. The advisory lock keeps each broker to one drainer throughout: the majority's supervisor stands by,
+   * pg_locks never shows two holders, and what arrives has no duplicate and no reordering. Node 2 then downs itself
+   * and exits 1, its brokers move on; after healing, a new node 2 joins and takes a share again.
    */
   @Test
   void partitionedNodeNeverDrainsABrokerTogetherWithAnother() throws Exception {
@@ -109,7 +111,7 @@ class ClusterTest {
         TcpProxy intoNode2 = new TcpProxy("127.0.0.1", cluster.port(2))) {
       BridgeProcess node0 = cluster.start(0);
       BridgeProcess node1 = cluster.start(1);
-      BridgeProcess node2 = cluster.start(2, intoNode2.port());
+      BridgeProcess node2 = cluster.start(2, intoNode2.port(), Map.of("pgamqp.cluster.stable-after", "20s"));
       LockSampler locks = new LockSampler(rig);
       try {
         awaitSpread(rig, List.of(node0, node1, node2));
@@ -120,6 +122,9 @@ class ClusterTest {
         long cutAt = System.nanoTime();
         intoNode2.refuseNew(true);
         intoNode2.cutAll();
+        Eventually.until("the majority placed node 2's brokers " + cutOff + " while node 2 still drains them", SETTLE,
+            () -> cutOff.stream().allMatch(b -> standsBy(b, node0) || standsBy(b, node1)));
+        assertTrue(node2.isAlive(), "node 2 has not downed itself yet");
         assertEquals(1, node2.awaitExit(SETTLE), "the partitioned minority node is downed and exits 1");
         assertTrue(node2.log().contains("downed by the cluster"), node2::log);
         Eventually.until("brokers " + cutOff + " of the partitioned node taken over", SETTLE,
@@ -136,7 +141,8 @@ class ClusterTest {
         rig.stopPublishers();
         Tally tally = rig.awaitAll(SETTLE);
         locks.stop();
-        System.out.printf("cluster partition: node 2 (brokers %s) cut off from the cluster ports; it was downed and"
+        System.out.printf("cluster partition: node 2 (brokers %s) cut off from the cluster ports; the majority placed"
+                + " its brokers and stood by on their locks while node 2 drained on; node 2 downed itself and"
                 + " exited 1, its brokers resumed on the majority after at most %.1f s without a message; lock"
                 + " holders sampled %d times, at most %d per broker; after healing a new node 2 joined and owned %s"
                 + " after %.1f s; %s%n", new TreeSet<>(cutOff), gap, locks.samples.get(), locks.maxHolders.get(),
@@ -194,6 +200,10 @@ class ClusterTest {
       }
       return ownedByAny(rig, nodes).size() == BROKERS;
     });
+  }
+
+  private static boolean standsBy(int brokerId, BridgeProcess node) {
+    return node.log().contains("broker " + brokerId + ": another bridge drains it; standing by");
   }
 
   private static Set<Integer> ownedByAny(ClusterRig rig, List<BridgeProcess> nodes) throws Exception {
