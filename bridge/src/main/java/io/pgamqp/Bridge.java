@@ -57,7 +57,7 @@ public final class Bridge implements AutoCloseable {
     BridgeMetrics metrics = BridgeMetrics.combine(prometheus, new DrainProgress(settings.progressInterval()));
     SlickDatabase database = SlickDatabase.create(db, "pgamqp-db");
     BrokerSupervisor.Deps deps =
-        new BrokerSupervisor.Deps(db, settings, new OutboxStore(database), new BrokerCatalog(database), metrics);
+        new BrokerSupervisor.Deps(db, settings, new OutboxStore(database, metrics), new BrokerCatalog(database), metrics);
     CompletableFuture<ActorRef<BrokerRegistry.Command>> registry = new CompletableFuture<>();
     AtomicReference<HttpEndpoint> endpoint = new AtomicReference<>();
     ActorSystem<Void> system = ActorSystem.create(guardian(deps, cluster, database, registry, endpoint, prometheus),

@@ -11,6 +11,7 @@ final class ExactlyOnceCounter {
   private final BitSet seen = new BitSet();
   private long received;
   private long duplicates;
+  private long firstNanos;
 
   /** The consumer callback that records each delivery. */
   DeliverCallback callback() {
@@ -22,13 +23,20 @@ final class ExactlyOnceCounter {
       duplicates++;
     } else {
       seen.set(id);
-      received++;
+      if (received++ == 0) {
+        firstNanos = System.nanoTime();
+      }
     }
   }
 
   /** Distinct messages received. */
   synchronized long received() {
     return received;
+  }
+
+  /** System.nanoTime() of the first delivery, 0 before it. */
+  synchronized long firstNanos() {
+    return firstNanos;
   }
 
   synchronized long duplicates() {

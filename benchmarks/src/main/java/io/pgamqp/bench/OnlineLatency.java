@@ -76,7 +76,10 @@ final class OnlineLatency {
       Map<String, Object> settings = new HashMap<>(bridgeSettings);
       settings.put("pgamqp.db.url", url);
       settings.put("pgamqp.db.user", user);
-      settings.put("pgamqp.http.enabled", false);
+      // The bridge's own metrics say where a batch's time goes (claim, sweep, settle, confirm): printed at the end.
+      settings.put("pgamqp.http.enabled", true);
+      settings.put("pgamqp.http.host", "127.0.0.1");
+      settings.put("pgamqp.http.port", 0);
       Config config = ConfigFactory.parseMap(settings).withFallback(ConfigFactory.load()).resolve();
       try (Bridge bridge = Bridge.start(config)) {
         // Wait until the bridge delivers at all (connected, owning the broker) before the clock starts.
@@ -160,6 +163,7 @@ final class OnlineLatency {
         while (received.get() < total && System.nanoTime() < until) {
           Thread.sleep(10);
         }
+        System.out.println("  latency: the bridge's time per batch (means over the run): " + breakdown(bridge.httpPort()));
         Histogram h = new Histogram(60_000_000L, 3);
         long inWindow = 0;
         long lost = 0;
@@ -186,6 +190,7 @@ final class OnlineLatency {
       }
     } finally {
       Arrays.fill(committedAt, 0);
+
       Databases.drop(pgAdminUrl, user, db);
     }
   }
@@ -208,5 +213,40 @@ final class OnlineLatency {
       sb.append('x');
     }
     return sb.toString();
+  }
+
+  /** Means of the bridge's per-batch metrics for broker 1, from its /metrics endpoint. */
+  static String breakdown(int httpPort) {
+    try {
+      java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + httpPort + "/metrics")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      String text = r.body();
+      StringBuilder b = new StringBuilder();
+      for (String q : new String[] {"claim", "sweep", "settle"}) {
+        String labels = "{broker=\"1\",query=\"" + q + "\"}";
+        double count = value(text, "pgamqp_outbox_query_seconds_count" + labels);
+        double sum = value(text, "pgamqp_outbox_query_seconds_sum" + labels);
+        b.append(String.format("%s %.2f ms (%,.0f), ", q, count > 0 ? sum / count * 1000 : 0, count));
+      }
+      double confirms = value(text, "pgamqp_batch_confirm_latency_seconds_count{broker=\"1\"}");
+      double confirmSum = value(text, "pgamqp_batch_confirm_latency_seconds_sum{broker=\"1\"}");
+      double batches = value(text, "pgamqp_batch_size_rows_count{broker=\"1\"}");
+      double rows = value(text, "pgamqp_batch_size_rows_sum{broker=\"1\"}");
+      b.append(String.format("publish->confirm %.2f ms, %.1f rows per batch", confirms > 0 ? confirmSum / confirms
+          * 1000 : 0, batches > 0 ? rows / batches : 0));
+      return b.toString();
+    } catch (Exception e) {
+      return "(metrics unavailable: " + e.getMessage() + ")";
+    }
+  }
+
+  private static double value(String metrics, String series) {
+    for (String line : metrics.split("\n")) {
+      if (line.startsWith(series + " ")) {
+        return Double.parseDouble(line.substring(series.length() + 1).trim());
+      }
+    }
+    return 0;
   }
 }

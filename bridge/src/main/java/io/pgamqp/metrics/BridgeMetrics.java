@@ -52,6 +52,22 @@ public interface BridgeMetrics {
   /** One batch took {@code nanos} from its first {@code basicPublish} until its last row had the broker's answer. */
   default void confirmLatency(int brokerId, long nanos) {}
 
+  /**
+   * One outbox query of the bridge's hot path took {@code nanos}, from asking for a pooled connection to its result
+   * (or commit): where a batch's database time goes.
+   */
+  default void outboxQuery(int brokerId, OutboxQuery query, long nanos) {}
+
+  /** The queries {@link #outboxQuery} times. */
+  enum OutboxQuery {
+    /** Claiming the next batch after the cursor (with the snapshot and the lock check). */
+    CLAIM,
+    /** Fetching the rows of transactions that committed after the cursor passed them. */
+    SWEEP,
+    /** Deleting (or retrying, dead-lettering) a confirmed batch, in one transaction. */
+    SETTLE
+  }
+
   /** One batch of {@code rows} outbox rows (messages and queued exchange declarations) was claimed and published. */
   default void batchSize(int brokerId, int rows) {}
 

@@ -70,6 +70,13 @@ final class FanOutMetrics implements BridgeMetrics {
   }
 
   @Override
+  public void outboxQuery(int brokerId, OutboxQuery query, long nanos) {
+    for (BridgeMetrics t : targets) {
+      t.outboxQuery(brokerId, query, nanos);
+    }
+  }
+
+  @Override
   public void batchSize(int brokerId, int rows) {
     for (BridgeMetrics t : targets) {
       t.batchSize(brokerId, rows);

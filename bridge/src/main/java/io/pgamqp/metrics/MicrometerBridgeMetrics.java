@@ -137,6 +137,11 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
   }
 
   @Override
+  public void outboxQuery(int brokerId, OutboxQuery query, long nanos) {
+    meters(brokerId).outboxQueries.get(query).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
   public void batchSize(int brokerId, int rows) {
     meters(brokerId).batchSize.record(rows);
   }
@@ -194,6 +199,7 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
     final Counter reconnects;
     final Timer confirmLatency;
     final DistributionSummary batchSize;
+    final java.util.Map<OutboxQuery, Timer> outboxQueries = new java.util.EnumMap<>(OutboxQuery.class);
     final List<Meter> all;
     volatile int connected;
     volatile int owned;
@@ -240,8 +246,20 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
       Gauge oldestGauge = Gauge.builder("pgamqp.outbox.oldest.age", this, m -> m.oldestAgeSeconds)
           .description("Age of the oldest row waiting in amqp.outbox for the broker, as last sampled")
           .baseUnit("seconds").tags(tags).strongReference(true).register(registry);
-      all = List.of(published, confirmed, nacked, returned, timedOut, deadLettered, retried, reconnects,
-          confirmLatency, batchSize, connectedGauge, ownedGauge, backlogGauge, oldestGauge);
+      for (OutboxQuery q : OutboxQuery.values()) {
+        outboxQueries.put(q, Timer.builder("pgamqp.outbox.query")
+            .description("Time of the bridge's outbox queries (claim, sweep, settle), pool wait included")
+            .tags(tags.and("query", q.name().toLowerCase(java.util.Locale.ROOT)))
+            .publishPercentileHistogram()
+            .minimumExpectedValue(LATENCY_MIN)
+            .maximumExpectedValue(LATENCY_MAX)
+            .register(registry));
+      }
+      List<Meter> meters = new java.util.ArrayList<>(List.of(published, confirmed, nacked, returned, timedOut,
+          deadLettered, retried, reconnects, confirmLatency, batchSize, connectedGauge, ownedGauge, backlogGauge,
+          oldestGauge));
+      meters.addAll(outboxQueries.values());
+      all = List.copyOf(meters);
     }
 
     private static Counter counter(PrometheusMeterRegistry registry, String name, String description, Tags tags) {

@@ -43,6 +43,8 @@ class OperationsEndToEndTest {
           () -> metric(port, "pgamqp_messages_confirmed_total", t.brokerId) - before == 300.0);
       String text = get(port, "/metrics").body();
       assertTrue(text.contains("pgamqp_batch_confirm_latency_seconds_count{broker=\"" + t.brokerId + "\""), text);
+      assertTrue(metric(port, "pgamqp_outbox_query_seconds_count", t.brokerId, "claim") > 0, "claims are timed");
+      assertTrue(metric(port, "pgamqp_outbox_query_seconds_count", t.brokerId, "settle") > 0, "settles are timed");
       assertTrue(text.contains("jvm_memory_used_bytes"), "JVM metrics are exported");
 
       // A backlog shows in the view and the gauge while the bridge is stopped, and shrinks once it runs again.
@@ -70,6 +72,13 @@ class OperationsEndToEndTest {
   private static double metric(int port, String name, int brokerId) throws Exception {
     Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "\\{broker=\"" + brokerId + "\"[^}]*} (\\S+)$")
         .matcher(get(port, "/metrics").body());
+    return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+  }
+
+  /** A series of {@code name} for {@code brokerId} and one {@code query} label. */
+  private static double metric(int port, String name, int brokerId, String query) throws Exception {
+    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name + "{broker=\"" + brokerId + "\",query=\"" + query
+        + "\"}") + " (\\S+)$").matcher(get(port, "/metrics").body());
     return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
   }
 }

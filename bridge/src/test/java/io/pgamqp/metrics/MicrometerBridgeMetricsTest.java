@@ -80,6 +80,21 @@ class MicrometerBridgeMetricsTest {
   }
 
   @Test
+  void outboxQueriesAreTimedPerQuery() {
+    metrics.outboxQuery(1, BridgeMetrics.OutboxQuery.CLAIM, TimeUnit.MILLISECONDS.toNanos(2));
+    metrics.outboxQuery(1, BridgeMetrics.OutboxQuery.CLAIM, TimeUnit.MILLISECONDS.toNanos(4));
+    metrics.outboxQuery(1, BridgeMetrics.OutboxQuery.SETTLE, TimeUnit.MILLISECONDS.toNanos(5));
+    String text = metrics.scrape();
+
+    assertEquals(2.0, value(text, "pgamqp_outbox_query_seconds_count{broker=\"1\",query=\"claim\"}"));
+    assertEquals(0.006, value(text, "pgamqp_outbox_query_seconds_sum{broker=\"1\",query=\"claim\"}"), 1e-9);
+    assertEquals(1.0, value(text, "pgamqp_outbox_query_seconds_count{broker=\"1\",query=\"settle\"}"));
+    assertEquals(0.0, value(text, "pgamqp_outbox_query_seconds_count{broker=\"1\",query=\"sweep\"}"));
+    metrics.brokerRemoved(1);
+    assertTrue(!metrics.scrape().contains("pgamqp_outbox_query_seconds_count{broker=\"1\""), "removed with the broker");
+  }
+
+  @Test
   void batchSizeHasFixedBuckets() {
     metrics.batchSize(1, 250);
     metrics.batchSize(1, 250);
