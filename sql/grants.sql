@@ -1,5 +1,6 @@
 -- Privileges, all in one place. Callers get EXECUTE on the four pg_amqp functions and nothing
 -- else: the functions run as their owner (SECURITY DEFINER) and amqp.broker holds passwords.
+-- amqp.publish_many is pgamqp's own, not pg_amqp's: it goes to amqp_publisher only.
 -- Dead-letter administration and amqp.status are for the amqp_admin role only (and status for
 -- pg_monitor); the owner and superusers may do everything anyway.
 
@@ -35,7 +36,8 @@ begin
                 null; -- created meanwhile by an install in another database
             when insufficient_privilege then
                 raise notice 'pgamqp install: role % not created (needs CREATEROLE); %', v_role,
-                    case v_role when 'amqp_publisher' then 'the functions stay executable by PUBLIC'
+                    case v_role when 'amqp_publisher' then 'the pg_amqp functions stay executable by PUBLIC, '
+                                                           || 'amqp.publish_many only by the owner'
                                 when 'amqp_bridge' then 'run the bridge as the owner of schema amqp'
                                 else 'dead-letter administration stays with the owner' end;
         end;
@@ -49,6 +51,7 @@ begin
         grant usage on schema amqp to amqp_publisher;
         grant execute on function
             amqp.publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar),
+            amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[]),
             amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar),
             amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean),
             amqp.disconnect(integer)

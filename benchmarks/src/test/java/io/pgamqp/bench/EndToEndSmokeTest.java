@@ -14,6 +14,7 @@ class EndToEndSmokeTest {
     assertTrue(table.contains("duplicates 0"), table);
     assertTrue(table.contains("| amqp.publish, 1-message tx (tps) |"), table);
     assertTrue(table.contains("publishes in one tx (s) |"), table);
+    assertTrue(table.contains("messages via amqp.publish_many in one tx (s) |"), table);
     assertTrue(table.contains("| online latency commit -> receipt"), table);
     assertTrue(table.contains("persistent, bridge JVM -Xmx128m (msg/s) |"), table);
     assertTrue(table.contains("peak heap"), table);
