@@ -40,7 +40,10 @@ final class DrainRun {
       Map<String, Object> settings = new java.util.HashMap<>(bridgeSettings);
       settings.put("pgamqp.db.url", url);
       settings.put("pgamqp.db.user", user);
-      settings.putIfAbsent("pgamqp.http.enabled", false);
+      // The bridge's /metrics tell where a batch's time goes; printed with the result.
+      settings.putIfAbsent("pgamqp.http.enabled", true);
+      settings.putIfAbsent("pgamqp.http.host", "127.0.0.1");
+      settings.putIfAbsent("pgamqp.http.port", 0);
       Config config = ConfigFactory.parseMap(settings).withFallback(ConfigFactory.load()).resolve();
       fill(url, user, amqpHost, amqpPort, exchange, messages, bodyBytes, persistent);
 
@@ -79,7 +82,8 @@ final class DrainRun {
           double first = counter.firstNanos() == 0 ? seconds : (counter.firstNanos() - t0) / 1e9;
           Result r = new Result((int) counter.received(), seconds, first, counter.duplicates(), left);
           System.out.printf("  drain %s: first message consumed %.2f s after the bridge's start; %.0f msg/s from"
-              + " then on%n", persistent ? "persistent" : "transient", first, r.steadyRate());
+              + " then on; per batch: %s%n", persistent ? "persistent" : "transient", first, r.steadyRate(),
+              bridge.httpPort() > 0 ? OnlineLatency.breakdown(bridge.httpPort()) : "(no metrics)");
           return r;
         }
       }
