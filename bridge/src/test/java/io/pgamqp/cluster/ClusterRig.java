@@ -1,7 +1,6 @@
 package io.pgamqp.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
@@ -32,7 +31,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Bodies are {@code b<broker>-<sequence>}: {@link Tally} treats {@code b<broker>} as one publisher, so its order check
  * is per broker, and a broker drained by two nodes at once would show up as duplicates and order violations.
  */
-final class ClusterRig implements AutoCloseable {
+final class ClusterRig implements Tally.Rig, AutoCloseable {
   static final String KEY = "k";
 
   /** One message seen by the consumer. */
@@ -208,40 +207,23 @@ final class ClusterRig implements AutoCloseable {
     return counts;
   }
 
-  long outboxRows() throws SQLException {
+  @Override
+  public long outboxRows() throws SQLException {
     return db.queryLong("select count(*) from amqp.outbox");
   }
 
-  /** Waits until the outbox is empty and every committed body arrived; returns the tally. */
+  /** See {@link Tally#awaitAll}. */
   Tally awaitAll(Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      Tally t = tally();
-      if (t.lost() == 0 && outboxRows() == 0) {
-        Thread.sleep(500);
-        return tally();
-      }
-      if (System.nanoTime() > deadline) {
-        fail("not all committed messages arrived within " + timeout.toSeconds() + " s: " + t + ", outbox rows "
-            + outboxRows());
-      }
-      Thread.sleep(100);
-    }
+    return Tally.awaitAll(this, timeout);
   }
 
-  Tally tally() throws SQLException {
+  @Override
+  public Tally tally() throws SQLException {
     List<String> got;
     synchronized (arrivals) {
       got = arrivals.stream().map(Arrival::body).toList();
     }
-    Set<String> dead = new HashSet<>();
-    try (java.sql.Connection c = db.connect();
-        ResultSet rs = c.createStatement().executeQuery("select body from amqp.dead_letter")) {
-      while (rs.next()) {
-        dead.add(rs.getString(1));
-      }
-    }
-    return Tally.of(List.copyOf(committed), got, dead);
+    return Tally.of(List.copyOf(committed), got, Tally.deadLettered(db));
   }
 
   @Override

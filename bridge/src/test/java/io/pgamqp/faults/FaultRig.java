@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -33,7 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Bodies are {@code p<publisher>-<sequence>}: the sequence grows with commit order per publisher, which is what the
  * per-broker order check uses (concurrent transactions may commit out of id order; one publisher's may not).
  */
-final class FaultRig implements AutoCloseable {
+final class FaultRig implements Tally.Rig, AutoCloseable {
   static final String KEY = "k";
 
   final TestDatabase db;
@@ -197,7 +196,8 @@ final class FaultRig implements AutoCloseable {
     return new ArrayList<>(dups);
   }
 
-  long outboxRows() throws SQLException {
+  @Override
+  public long outboxRows() throws SQLException {
     return db.queryLong("select count(*) from amqp.outbox");
   }
 
@@ -212,44 +212,19 @@ final class FaultRig implements AutoCloseable {
     return ids;
   }
 
-  /**
-   * Waits until the outbox is empty and every committed, not dead-lettered body arrived (then a short quiet period
-   * for duplicates still under way); returns the tally. Fails naming what is missing after {@code timeout}.
-   */
+  /** See {@link Tally#awaitAll}. */
   Tally awaitAll(Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      Tally t = tally();
-      if (t.lost() == 0 && outboxRows() == 0) {
-        Thread.sleep(500);
-        return tally();
-      }
-      if (System.nanoTime() > deadline) {
-        fail("not all committed messages arrived within " + timeout.toSeconds() + " s: " + t + ", outbox rows "
-            + outboxRows());
-      }
-      Thread.sleep(100);
-    }
+    return Tally.awaitAll(this, timeout);
   }
 
   /** What arrived compared with what was committed. */
-  Tally tally() throws SQLException {
+  @Override
+  public Tally tally() throws SQLException {
     List<String> got;
     synchronized (arrivals) {
       got = new ArrayList<>(arrivals);
     }
-    return Tally.of(List.copyOf(committed), got, deadLettered());
-  }
-
-  private Set<String> deadLettered() throws SQLException {
-    Set<String> bodies = new HashSet<>();
-    try (java.sql.Connection c = db.connect();
-        ResultSet rs = c.createStatement().executeQuery("select body from amqp.dead_letter")) {
-      while (rs.next()) {
-        bodies.add(rs.getString(1));
-      }
-    }
-    return bodies;
+    return Tally.of(List.copyOf(committed), got, Tally.deadLettered(db));
   }
 
   private void publish(java.sql.Connection c, List<String> bodies) throws SQLException {

@@ -2,6 +2,10 @@ package io.pgamqp.testkit;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -17,6 +21,45 @@ import java.util.Set;
  */
 public record Tally(int committed, int arrived, int distinct, int lost, int duplicates, int unexpected, int deadLettered,
     List<String> orderViolations, List<String> lostSample) {
+
+  /** A test rig whose deliveries can be tallied: what arrived so far, and what is left in its outbox. */
+  public interface Rig {
+    Tally tally() throws Exception;
+
+    long outboxRows() throws Exception;
+  }
+
+  /**
+   * Waits until {@code rig}'s outbox is empty and every committed, not dead-lettered body arrived (then a short quiet
+   * period for duplicates still under way); returns the tally. Fails naming what is missing after {@code timeout}.
+   */
+  public static Tally awaitAll(Rig rig, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      Tally t = rig.tally();
+      if (t.lost() == 0 && rig.outboxRows() == 0) {
+        Thread.sleep(500);
+        return rig.tally();
+      }
+      if (System.nanoTime() > deadline) {
+        fail("not all committed messages arrived within " + timeout.toSeconds() + " s: " + t + ", outbox rows "
+            + rig.outboxRows());
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  /** The bodies in {@code db}'s amqp.dead_letter. */
+  public static Set<String> deadLettered(TestDatabase db) throws SQLException {
+    Set<String> bodies = new HashSet<>();
+    try (Connection c = db.connect();
+        ResultSet rs = c.createStatement().executeQuery("select body from amqp.dead_letter")) {
+      while (rs.next()) {
+        bodies.add(rs.getString(1));
+      }
+    }
+    return bodies;
+  }
 
   public static Tally of(Collection<String> committed, List<String> arrivals, Set<String> deadLettered) {
     Set<String> want = new HashSet<>(committed);
