@@ -113,7 +113,8 @@ public record ClusterSettings(
 
   /**
    * The Akka settings for a cluster node, to be layered over the user's configuration. A graceful leave hands every
-   * broker over only after its in-flight confirms settled, so the sharding shut-down phase must outlast drain-timeout.
+   * broker over only after its in-flight confirms settled, so the sharding shut-down phase must outlast drain-timeout;
+   * so must cluster-shutdown, where a downed node drains what it still runs.
    */
   public Config akkaConfig(Duration drainTimeout) {
     Duration handOff = drainTimeout.plusSeconds(10);
@@ -135,6 +136,8 @@ public record ClusterSettings(
         Map.entry("akka.cluster.sharding.least-shard-allocation-strategy.rebalance-absolute-limit", 100),
         Map.entry("akka.cluster.sharding.least-shard-allocation-strategy.rebalance-relative-limit", 0.5),
         Map.entry("akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout",
-            handOff.toMillis() + "ms")), "pgamqp.cluster");
+            handOff.toMillis() + "ms"),
+        Map.entry("akka.coordinated-shutdown.phases.cluster-shutdown.timeout", handOff.toMillis() + "ms")),
+        "pgamqp.cluster");
   }
 }

@@ -48,6 +48,8 @@ class ClusterSettingsTest {
     // A leaving node hands brokers over only after draining them: the phase must outlast drain-timeout.
     assertTrue(akka.getDuration("akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout")
         .compareTo(Duration.ofSeconds(20)) > 0);
+    assertTrue(akka.getDuration("akka.coordinated-shutdown.phases.cluster-shutdown.timeout")
+        .compareTo(Duration.ofSeconds(20)) > 0, "a downed node drains in cluster-shutdown");
   }
 
   @Test
