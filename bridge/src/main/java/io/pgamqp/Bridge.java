@@ -67,8 +67,10 @@ public final class Bridge implements AutoCloseable {
     }
     try {
       Duration timeout = http.statusTimeout();
-      StatusSource status = () -> registry.thenCompose(r -> AskPattern.<BrokerRegistry.Command, BridgeStatus>ask(
+      StatusSource brokers = () -> registry.thenCompose(r -> AskPattern.<BrokerRegistry.Command, BridgeStatus>ask(
           r, BrokerRegistry.GetStatus::new, timeout, system.scheduler()));
+      StatusSource status = !cluster.enabled() ? brokers : () -> brokers.status().thenApply(s -> s.withClusterMember(
+          akka.cluster.typed.Cluster.get(system).selfMember().status().toString()));
       HttpEndpoint e = HttpEndpoint.start(http, () -> !system.getWhenTerminated().toCompletableFuture().isDone(),
           status, prometheus);
       endpoint.set(e);

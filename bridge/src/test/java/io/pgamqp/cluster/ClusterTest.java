@@ -175,6 +175,8 @@ class ClusterTest {
         Eventually.until("the joining node owns brokers", SETTLE, () -> !rig.ownedBy(third.pid()).isEmpty());
         double took = (System.nanoTime() - joinAt) / 1e9;
         awaitSpread(rig, List.of(two.get(0), two.get(1), third));
+        String ready = readiness(third);
+        assertTrue(ready.contains("\"status\":\"UP\"") && ready.contains("\"cluster\":{\"member\":\"Up\"}"), ready);
         Thread.sleep(2_000);
         rig.stopPublishers();
         Tally tally = rig.awaitAll(SETTLE);
@@ -188,6 +190,17 @@ class ClusterTest {
         throw e;
       }
     }
+  }
+
+  /** GET /health/ready of {@code node}, whose operations port is any free one: read from its log. */
+  private static String readiness(BridgeProcess node) throws Exception {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("operations endpoint on http://[^:]+:(\\d+)")
+        .matcher(node.log());
+    assertTrue(m.find(), node::log);
+    java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + m.group(1) + "/health/ready"))
+            .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    return r.statusCode() + " " + r.body();
   }
 
   /** Waits until every broker is owned and connected by one of {@code nodes}, and each of them owns at least one. */

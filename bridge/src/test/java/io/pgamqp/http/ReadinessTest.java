@@ -40,6 +40,16 @@ class ReadinessTest {
   }
 
   @Test
+  void aClusterNodeIsReadyOnlyWhenItsMemberStatusIsUp() {
+    Readiness joining = Readiness.of(new BridgeStatus(true, null, List.of(), "Joining"));
+    assertFalse(joining.ready());
+    assertEquals(List.of("cluster member status Joining, not Up"), joining.reasons());
+    assertTrue(joining.json().contains("\"cluster\":{\"member\":\"Joining\"}"), joining.json());
+    assertTrue(Readiness.of(new BridgeStatus(true, null, List.of(), "Up")).ready());
+    assertTrue(Readiness.of(new BridgeStatus(true, null, List.of())).json().contains("\"cluster\":null"));
+  }
+
+  @Test
   void notReadyWithoutTheDatabase() {
     Readiness r = Readiness.of(new BridgeStatus(false, "Connection refused", List.of()));
     assertFalse(r.ready());
@@ -66,7 +76,7 @@ class ReadinessTest {
         broker(7, BrokerStatus.CONNECTING, true, null),
         new BrokerStatus(8, BrokerStatus.BACKOFF, true, null, "bad \"vhost\"\nline 2", null))));
     assertEquals("{\"status\":\"DOWN\",\"reasons\":[\"broker 7: connecting, not connected yet\"],"
-        + "\"database\":{\"reachable\":true,\"error\":null},\"brokers\":["
+        + "\"database\":{\"reachable\":true,\"error\":null},\"cluster\":null,\"brokers\":["
         + "{\"broker\":7,\"ready\":false,\"reason\":\"connecting, not connected yet\",\"phase\":\"connecting\","
         + "\"owned\":true,\"connectedTo\":null,\"lastError\":null,\"since\":\"2024-11-27T10:00:00Z\"},"
         + "{\"broker\":8,\"ready\":true,\"reason\":null,\"phase\":\"backoff\",\"owned\":true,\"connectedTo\":null,"
