@@ -26,11 +26,11 @@ public final class BrokerCatalog {
 
   private static final String DECLARATIONS =
       "select exchange, exchange_type, passive, durable, auto_delete from amqp.exchange_declaration"
-          + " where broker_id = ? and (? or exchange = any(?))"
+          + " where broker_id = ? and (? or exchange operator(pg_catalog.=) any(?::text[]))"
           // Re-applied at every connect, except one the broker answered with a connection error (an x- type it does
           // not have: 503 COMMAND_INVALID): it would close every new connection and stall the broker for good. A new
           // amqp.exchange_declare() of that exchange resets it to pending.
-          + " and not (? and status = 'failed' and last_error like '%COMMAND_INVALID%')"
+          + " and not (? and status = 'failed' and pg_catalog.strpos(last_error, 'COMMAND_INVALID') > 0)"
           + " order by requested_at, exchange";
 
   private final SlickDatabase db;

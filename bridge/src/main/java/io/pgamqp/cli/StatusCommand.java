@@ -26,7 +26,7 @@ import org.postgresql.util.PGInterval;
  * below the table. {@code --watch} redraws every SECONDS (default 2) until Ctrl-C, and keeps retrying while the
  * database is away. Exit codes: 0 shown, 1 database unreachable or not installed, 2 bad option.
  */
-final class StatusCommand {
+public final class StatusCommand {
   static final String USAGE = "usage: java -jar pgamqp.jar status [--watch [SECONDS]]";
   private static final double DEFAULT_WATCH_SECONDS = 2;
   private static final String CLEAR_SCREEN = "\033[H\033[2J";
@@ -64,7 +64,7 @@ final class StatusCommand {
   }
 
   /** @param config null: load it as the other commands do (after the options are checked) */
-  static int run(String[] args, Config config, PrintStream out, PrintStream err) {
+  public static int run(String[] args, Config config, PrintStream out, PrintStream err) {
     Double watchSeconds;
     try {
       watchSeconds = parseWatch(args);

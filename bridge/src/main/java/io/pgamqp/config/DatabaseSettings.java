@@ -5,7 +5,9 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Properties;
+import java.util.regex.Pattern;
 
 /**
  * Where the outbox lives: subtree {@code pgamqp.db}. Immutable; validated on creation.
@@ -15,6 +17,17 @@ import java.util.Properties;
 public record DatabaseSettings(
     String url, String user, String password, int poolSize, Duration connectTimeout, Duration socketTimeout) {
 
+  /**
+   * The search_path of every session the bridge opens. Its SQL is schema-qualified, but an unpinned path would let
+   * any role with CREATE on the database put a look-alike operator or function ahead of pg_catalog's for a call that
+   * needs a cast (a schema named like the bridge's role matches {@code "$user"}) and run it as the bridge.
+   * pg_temp last: a temporary table cannot shadow ours either.
+   */
+  public static final String SEARCH_PATH = "pg_catalog, pg_temp";
+
+  // URL parameters that would replace (PgJDBC lets the URL win over properties) or undo the pinned search_path.
+  private static final List<String> PINNING_PARAMETERS = List.of("options", "currentSchema");
+
   public static DatabaseSettings create(Config config) {
     Settings s = new Settings(config, "pgamqp.db");
     String url = s.string("url");
@@ -22,6 +35,14 @@ public record DatabaseSettings(
       throw new ConfigError(
           "setting pgamqp.db.url (env PGAMQP_DB_URL) must be a PostgreSQL JDBC URL such as"
               + " jdbc:postgresql://127.0.0.1:5432/mydb, was '" + url + "'");
+    }
+    for (String param : PINNING_PARAMETERS) {
+      if (Pattern.compile("[?&]" + param + "=", Pattern.CASE_INSENSITIVE)
+          .matcher(url).find()) {
+        throw new ConfigError("setting pgamqp.db.url (env PGAMQP_DB_URL) must not set '" + param + "': the bridge"
+            + " pins search_path = " + SEARCH_PATH + " on each of its sessions through the connection options;"
+            + " set other server parameters on its role instead (alter role ... set ...)");
+      }
     }
     String user = s.string("user");
     if (user.isBlank()) {
@@ -41,16 +62,27 @@ public record DatabaseSettings(
    * open: the advisory lock, LISTEN, install.
    */
   public Connection connect(String applicationName) throws SQLException {
-    Properties props = new Properties();
+    Properties props = sessionProperties(applicationName);
     props.setProperty("user", user);
     if (!password.isEmpty()) {
       props.setProperty("password", password);
     }
+    return DriverManager.getConnection(url, props);
+  }
+
+  /**
+   * The driver properties of every bridge session, pooled or dedicated (without user and password): the timeouts
+   * and the pinned {@link #SEARCH_PATH}, sent as a startup option so that it holds from the first statement on.
+   */
+  public Properties sessionProperties(String applicationName) {
+    Properties props = new Properties();
     props.setProperty("ApplicationName", applicationName);
     props.setProperty("connectTimeout", String.valueOf(Math.max(1, connectTimeout.toSeconds())));
+    // A black-holed database must be noticed in seconds, not after the OS TCP timeout.
     props.setProperty("socketTimeout", String.valueOf(Math.max(1, socketTimeout.toSeconds())));
     props.setProperty("tcpKeepAlive", "true");
-    return DriverManager.getConnection(url, props);
+    props.setProperty("options", "-c search_path=" + SEARCH_PATH.replace(" ", ""));
+    return props;
   }
 
   public DatabaseSettings withUrl(String newUrl) {

@@ -14,6 +14,10 @@ import java.util.concurrent.CompletionStage;
 /**
  * Every outbox query the bridge runs: claim, sweep, settle (delete / retry / dead-letter) and the wake-up flag. Runs
  * on the {@link SlickDatabase}'s own threads. Thread-safe (stateless apart from the database handle).
+ *
+ * <p>The sessions pin search_path ({@link io.pgamqp.config.DatabaseSettings#SEARCH_PATH}); the SQL does not rely on
+ * it either: objects are schema-qualified, and an operator whose operands need a cast to match pg_catalog's (where a
+ * look-alike would win on an open path) is written {@code operator(pg_catalog.x)}.
  */
 public final class OutboxStore {
 
@@ -23,7 +27,7 @@ public final class OutboxStore {
   private static final String COLUMNS =
       "o.id, o.tx::text, o.kind, o.exchange, o.routing_key, o.body, o.delivery_mode, o.content_type, o.reply_to,"
           + " o.correlation_id, coalesce(o.message_id, o.id::text),"
-          + " (extract(epoch from o.created_at) * 1000)::bigint, o.attempts";
+          + " (extract(epoch from o.created_at) operator(pg_catalog.*) 1000)::bigint, o.attempts";
 
   // One statement, so the rows and the snapshot belong together. The lock test fences claims: a bridge that lost its
   // lock session claims nothing more, whatever its actors believe. age(xmin) counts from the next xid to be assigned
@@ -33,29 +37,33 @@ public final class OutboxStore {
           + " pg_catalog.age(pg_catalog.xid(pg_catalog.pg_snapshot_xmin(snap.s))), " + COLUMNS
           + " from (select pg_catalog.pg_current_snapshot() as s) snap"
           + " cross join (select exists (select 1 from pg_catalog.pg_locks l where l.locktype = 'advisory'"
-          + "   and l.classid = " + LOCK_CLASS + " and l.objid = ?::oid and l.objsubid = 2 and l.pid = ?"
+          + "   and l.classid operator(pg_catalog.=) " + LOCK_CLASS + "::oid"
+          + "   and l.objid operator(pg_catalog.=) ?::oid and l.objsubid = 2 and l.pid = ?"
           + "   and l.granted) as ok) own"
           + " left join lateral (select * from amqp.outbox o where own.ok and o.broker_id = ? and o.id > ?"
           + "   order by o.id limit ?) o on true";
 
   private static final String SWEEP =
       "select " + COLUMNS + " from amqp.outbox o where o.broker_id = ? and o.id > ? and o.id <= ?"
-          + " and o.tx = any(?::xid8[]) order by o.id";
+          + " and o.tx operator(pg_catalog.=) any(?::xid8[]) order by o.id";
 
   private static final String STRANDED =
       "select " + COLUMNS + " from amqp.outbox o where o.broker_id = ? and o.id <= ?"
-          + " and o.created_at < now() - ?::interval order by o.id limit ?";
+          + " and o.created_at < pg_catalog.now() operator(pg_catalog.-) ?::interval order by o.id limit ?";
 
   private static final String ASYNC_COMMIT = "set local synchronous_commit to off";
 
-  private static final String DELETE = "delete from amqp.outbox where broker_id = ? and id = any(?)";
+  private static final String DELETE =
+      "delete from amqp.outbox where broker_id = ? and id operator(pg_catalog.=) any(?::bigint[])";
 
   private static final String RETRY =
       "update amqp.outbox o set attempts = o.attempts + 1, last_error = r.reason"
-          + " from unnest(?::bigint[], ?::text[]) as r(id, reason) where o.broker_id = ? and o.id = r.id";
+          + " from rows from (pg_catalog.unnest(?::bigint[]), pg_catalog.unnest(?::text[])) as r(id, reason)"
+          + " where o.broker_id = ? and o.id = r.id";
 
   private static final String DEAD_LETTER =
-      "with moved as (delete from amqp.outbox o using unnest(?::bigint[], ?::text[]) as r(id, reason)"
+      "with moved as (delete from amqp.outbox o"
+          + "   using rows from (pg_catalog.unnest(?::bigint[]), pg_catalog.unnest(?::text[])) as r(id, reason)"
           + "   where o.broker_id = ? and o.id = r.id returning o.*, r.reason)"
           + " insert into amqp.dead_letter (outbox_id, message_id, broker_id, exchange, routing_key, body,"
           + "   delivery_mode, content_type, reply_to, correlation_id, created_at, attempts, reason)"
@@ -63,25 +71,27 @@ public final class OutboxStore {
           + "   delivery_mode, content_type, reply_to, correlation_id, created_at, attempts + 1, reason from moved";
 
   private static final String DECLARED =
-      "update amqp.exchange_declaration set status = ?, applied_at = now(), last_error = ?"
+      "update amqp.exchange_declaration set status = ?, applied_at = pg_catalog.now(), last_error = ?"
           + " where broker_id = ? and exchange = ?";
 
   private static final String WAITING = "update amqp.broker_state set bridge_waiting = ? where broker_id = ?";
 
   private static final String OWNER =
-      "update amqp.broker_state set owner = ?, owned_since = case when ? then now() end,"
+      "update amqp.broker_state set owner = ?, owned_since = case when ? then pg_catalog.now() end,"
           + " connected_to = null, connected_since = null where broker_id = ? and (? or owner = ?)";
 
   private static final String CONNECTED =
-      "update amqp.broker_state set connected_to = ?, connected_since = case when ? is null then null else now() end"
+      "update amqp.broker_state set connected_to = ?,"
+          + " connected_since = case when ? is null then null else pg_catalog.now() end"
           + " where broker_id = ? and owner = ?";
 
   private static final String ERROR =
-      "update amqp.broker_state set last_error = ?, last_error_at = now() where broker_id = ? and owner = ?";
+      "update amqp.broker_state set last_error = ?, last_error_at = pg_catalog.now() where broker_id = ? and owner = ?";
 
   private static final String CONFIRMED_AT =
-      "update amqp.broker_state set last_confirm_at = now() where broker_id = ?"
-          + " and (last_confirm_at is null or last_confirm_at < now() - interval '1 second')";
+      "update amqp.broker_state set last_confirm_at = pg_catalog.now() where broker_id = ?"
+          + " and (last_confirm_at is null"
+          + "   or last_confirm_at < pg_catalog.now() operator(pg_catalog.-) interval '1 second')";
 
   /** What one claim saw. */
   public record Claim(Snapshot snapshot, boolean owned, List<OutboxRow> rows) {}

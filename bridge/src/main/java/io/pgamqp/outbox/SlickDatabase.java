@@ -52,11 +52,8 @@ public final class SlickDatabase implements AutoCloseable {
     hc.setMinimumIdle(1);
     hc.setConnectionTimeout(settings.connectTimeout().toMillis());
     hc.setInitializationFailTimeout(-1); // start even when the database is down; queries fail and are retried
-    hc.addDataSourceProperty("connectTimeout", Math.max(1, settings.connectTimeout().toSeconds()));
-    // A black-holed database must be noticed in seconds, not after the OS TCP timeout.
-    hc.addDataSourceProperty("socketTimeout", Math.max(1, settings.socketTimeout().toSeconds()));
-    hc.addDataSourceProperty("tcpKeepAlive", true);
-    hc.addDataSourceProperty("ApplicationName", poolName);
+    // The same session properties as the dedicated connections: timeouts and the pinned search_path.
+    hc.setDataSourceProperties(settings.sessionProperties(poolName));
     HikariDataSource ds = new HikariDataSource(hc);
     int n = settings.poolSize();
     AsyncExecutor executor =
