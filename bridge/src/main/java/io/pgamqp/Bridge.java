@@ -28,6 +28,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 import io.pgamqp.outbox.NotificationListener;
 import io.pgamqp.outbox.OutboxStore;
+import io.pgamqp.outbox.SessionPinningCheck;
 import io.pgamqp.outbox.SlickDatabase;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
@@ -52,6 +53,9 @@ public final class Bridge implements AutoCloseable {
     BridgeSettings settings = BridgeSettings.create(config);
     HttpSettings http = HttpSettings.create(config);
     ClusterSettings cluster = ClusterSettings.create(config);
+    SessionPinningCheck.requireSessions(db).ifPresent(reason -> org.slf4j.LoggerFactory.getLogger(Bridge.class).warn(
+        "Could not check that pgamqp.db.session-url gives real sessions (not a transaction-mode pooler): {}",
+        reason));
     Config effective = cluster.enabled() ? cluster.akkaConfig(settings.drainTimeout()).withFallback(config) : config;
     MicrometerBridgeMetrics prometheus = new MicrometerBridgeMetrics();
     BridgeMetrics metrics = BridgeMetrics.combine(prometheus, new DrainProgress(settings.progressInterval()));

@@ -45,15 +45,19 @@ final class OwnershipLock implements AutoCloseable {
     return pid;
   }
 
-  /** True while the lock session answers. */
+  /**
+   * True while the lock session answers from the backend that took the lock: a pooler that moved this connection to
+   * another server backend (pgamqp.db.session-url through a transaction-mode pooler) has taken the lock away from us.
+   */
   boolean isAlive() {
     try (Statement st = connection.createStatement()) {
       // A query timeout alone does not help against a black-holed database (its cancel request hangs too): bound
       // the socket read itself.
       connection.setNetworkTimeout(Runnable::run, 5_000);
       st.setQueryTimeout(5);
-      st.execute("select 1");
-      return true;
+      try (ResultSet rs = st.executeQuery("select pg_catalog.pg_backend_pid()")) {
+        return rs.next() && rs.getInt(1) == pid;
+      }
     } catch (SQLException e) {
       return false;
     }

@@ -51,8 +51,8 @@ public final class Main {
           demo      self-contained demo with embedded PostgreSQL and an embedded AMQP broker
           status    per broker: owner, connection, backlog, oldest pending, dead letters, last error
                     (from the view amqp.status); --watch [SECONDS] redraws every SECONDS (default 2)
-        settings: config/application.conf or -Dconfig.file=FILE; env PGAMQP_DB_URL, PGAMQP_DB_USER, PGAMQP_DB_PASSWORD,
-          PGAMQP_HTTP_PORT; clustered run: PGAMQP_CLUSTER_ENABLED, PGAMQP_CLUSTER_HOST, PGAMQP_CLUSTER_PORT,
-          PGAMQP_CLUSTER_SEED_NODES""");
+        settings: config/application.conf or -Dconfig.file=FILE; env PGAMQP_DB_URL, PGAMQP_DB_SESSION_URL, PGAMQP_DB_USER,
+          PGAMQP_DB_PASSWORD, PGAMQP_HTTP_PORT; clustered run: PGAMQP_CLUSTER_ENABLED, PGAMQP_CLUSTER_HOST,
+          PGAMQP_CLUSTER_PORT, PGAMQP_CLUSTER_SEED_NODES""");
   }
 }

@@ -12,10 +12,12 @@ import java.util.regex.Pattern;
 /**
  * Where the outbox lives: subtree {@code pgamqp.db}. Immutable; validated on creation.
  *
+ * @param url the pool's connections (claims, deletes, broker reads); may go through a transaction-mode pooler
+ * @param sessionUrl every connection that must stay one server session: the ownership lock, LISTEN, install
  * @param password never logged: {@link #toString()} masks it
  */
-public record DatabaseSettings(
-    String url, String user, String password, int poolSize, Duration connectTimeout, Duration socketTimeout) {
+public record DatabaseSettings(String url, String sessionUrl, String user, String password, int poolSize,
+    Duration connectTimeout, Duration socketTimeout) {
 
   /**
    * The search_path of every session the bridge opens. Its SQL is schema-qualified, but an unpinned path would let
@@ -30,26 +32,17 @@ public record DatabaseSettings(
 
   public static DatabaseSettings create(Config config) {
     Settings s = new Settings(config, "pgamqp.db");
-    String url = s.string("url");
-    if (!url.startsWith("jdbc:postgresql:")) {
-      throw new ConfigError(
-          "setting pgamqp.db.url (env PGAMQP_DB_URL) must be a PostgreSQL JDBC URL such as"
-              + " jdbc:postgresql://127.0.0.1:5432/mydb, was '" + url + "'");
-    }
-    for (String param : PINNING_PARAMETERS) {
-      if (Pattern.compile("[?&]" + param + "=", Pattern.CASE_INSENSITIVE)
-          .matcher(url).find()) {
-        throw new ConfigError("setting pgamqp.db.url (env PGAMQP_DB_URL) must not set '" + param + "': the bridge"
-            + " pins search_path = " + SEARCH_PATH + " on each of its sessions through the connection options;"
-            + " set other server parameters on its role instead (alter role ... set ...)");
-      }
-    }
+    String url = jdbcUrl(s.string("url"), "pgamqp.db.url (env PGAMQP_DB_URL)");
+    String sessionUrl = config.hasPath("pgamqp.db.session-url") && !s.string("session-url").isBlank()
+        ? jdbcUrl(s.string("session-url"), "pgamqp.db.session-url (env PGAMQP_DB_SESSION_URL)")
+        : url;
     String user = s.string("user");
     if (user.isBlank()) {
       throw new ConfigError("setting pgamqp.db.user (env PGAMQP_DB_USER) must not be empty");
     }
     return new DatabaseSettings(
         url,
+        sessionUrl,
         user,
         s.string("password"),
         s.positiveInt("pool-size"),
@@ -57,9 +50,25 @@ public record DatabaseSettings(
         s.positiveDuration("socket-timeout"));
   }
 
+  private static String jdbcUrl(String value, String key) {
+    if (!value.startsWith("jdbc:postgresql:")) {
+      throw new ConfigError("setting " + key + " must be a PostgreSQL JDBC URL such as"
+          + " jdbc:postgresql://127.0.0.1:5432/mydb, was '" + value + "'");
+    }
+    for (String param : PINNING_PARAMETERS) {
+      if (Pattern.compile("[?&]" + param + "=", Pattern.CASE_INSENSITIVE)
+          .matcher(value).find()) {
+        throw new ConfigError("setting " + key + " must not set '" + param + "': the bridge"
+            + " pins search_path = " + SEARCH_PATH + " on each of its sessions through the connection options;"
+            + " set other server parameters on its role instead (alter role ... set ...)");
+      }
+    }
+    return value;
+  }
+
   /**
-   * A dedicated connection (outside the pool), with the same timeouts as the pool's, for sessions that must be held
-   * open: the advisory lock, LISTEN, install.
+   * A dedicated connection (outside the pool) to {@link #sessionUrl()}, with the same timeouts as the pool's, for
+   * sessions that must be held open: the advisory lock, LISTEN, install.
    */
   public Connection connect(String applicationName) throws SQLException {
     Properties props = sessionProperties(applicationName);
@@ -67,7 +76,7 @@ public record DatabaseSettings(
     if (!password.isEmpty()) {
       props.setProperty("password", password);
     }
-    return DriverManager.getConnection(url, props);
+    return DriverManager.getConnection(sessionUrl, props);
   }
 
   /**
@@ -85,13 +94,15 @@ public record DatabaseSettings(
     return props;
   }
 
+  /** These settings with both URLs set to {@code newUrl}. */
   public DatabaseSettings withUrl(String newUrl) {
-    return new DatabaseSettings(newUrl, user, password, poolSize, connectTimeout, socketTimeout);
+    return new DatabaseSettings(newUrl, newUrl, user, password, poolSize, connectTimeout, socketTimeout);
   }
 
   @Override
   public String toString() {
-    return "DatabaseSettings[url=" + url + ", user=" + user + ", password=" + (password.isEmpty() ? "" : "****")
+    return "DatabaseSettings[url=" + url + (sessionUrl.equals(url) ? "" : ", sessionUrl=" + sessionUrl)
+        + ", user=" + user + ", password=" + (password.isEmpty() ? "" : "****")
         + ", poolSize=" + poolSize + "]";
   }
 }

@@ -54,6 +54,11 @@ public final class SlickDatabase implements AutoCloseable {
     hc.setInitializationFailTimeout(-1); // start even when the database is down; queries fail and are retried
     // The same session properties as the dedicated connections: timeouts and the pinned search_path.
     hc.setDataSourceProperties(settings.sessionProperties(poolName));
+    if (!settings.sessionUrl().equals(settings.url())) {
+      // A pool apart from the sessions is how a transaction-mode pooler is used; PgJDBC's named server-side
+      // statements would not survive it (PgBouncer before 1.21), so send every query unnamed. The URL may override.
+      hc.addDataSourceProperty("prepareThreshold", "0");
+    }
     HikariDataSource ds = new HikariDataSource(hc);
     int n = settings.poolSize();
     AsyncExecutor executor =

@@ -49,6 +49,8 @@ final class FaultRig implements Tally.Rig, AutoCloseable {
   private final List<Throwable> publisherErrors = new ArrayList<>();
   /** Appended to every body from now on (starts with '.'), to make messages bigger. */
   private volatile String padding = "";
+  /** Where publishers connect; null: the test database directly. */
+  private volatile String publisherUrl;
 
   private FaultRig(TestDatabase db, AmqpTestClient amqp, int brokerId, String exchange, String queue,
       Connection consumerConnection) {
@@ -95,7 +97,7 @@ final class FaultRig implements Tally.Rig, AutoCloseable {
   List<String> commit(int count, int perTx) throws SQLException {
     int p = publisherIds.incrementAndGet();
     List<String> all = new ArrayList<>(count);
-    try (java.sql.Connection c = db.connect()) {
+    try (java.sql.Connection c = publisherConnection()) {
       c.setAutoCommit(false);
       for (int seq = 0; seq < count; ) {
         List<String> tx = new ArrayList<>(perTx);
@@ -119,7 +121,7 @@ final class FaultRig implements Tally.Rig, AutoCloseable {
     for (int t = 0; t < threads; t++) {
       int p = publisherIds.incrementAndGet();
       Thread th = new Thread(() -> {
-        try (java.sql.Connection c = db.connect()) {
+        try (java.sql.Connection c = publisherConnection()) {
           c.setAutoCommit(false);
           for (int seq = 0; seq < perThread && !stopPublishing.get(); ) {
             List<String> tx = new ArrayList<>(perTx);
@@ -165,6 +167,17 @@ final class FaultRig implements Tally.Rig, AutoCloseable {
         throw new AssertionError("a publisher failed", publisherErrors.get(0));
       }
     }
+  }
+
+  /** Publishers started from now on connect to {@code jdbcUrl} (e.g. through PgBouncer) as the test user. */
+  void publishThrough(String jdbcUrl) {
+    publisherUrl = jdbcUrl;
+  }
+
+  private java.sql.Connection publisherConnection() throws SQLException {
+    String url = publisherUrl;
+    return url == null ? db.connect()
+        : java.sql.DriverManager.getConnection(url, TestServers.get().dbUser(), TestServers.get().dbPassword());
   }
 
   /** Bodies committed from now on are padded to about {@code bytes}. */
