@@ -4,7 +4,7 @@ import io.pgamqp.config.ConfigError;
 import java.util.Arrays;
 
 /**
- * {@code java -jar pgamqp.jar <command>}: install, run, demo, status. Exit codes: 0 ok, 1 failure, 2 usage or
+ * {@code java -jar pgamqp.jar <command>}: install, run, status. Exit codes: 0 ok, 1 failure, 2 usage or
  * settings.
  */
 public final class Main {
@@ -21,7 +21,11 @@ public final class Main {
       code = switch (args[0]) {
         case "install" -> InstallCommand.run(rest);
         case "run" -> RunCommand.run(rest);
-        case "demo" -> DemoCommand.run(rest);
+        case "demo" -> {
+          // The service jar carries no database or broker server: the demo is a jar of its own.
+          System.err.println("pgamqp: the demo is a jar of its own: java -jar bridge/demo/target/pgamqp-demo.jar");
+          yield 2;
+        }
         case "status" -> StatusCommand.run(rest);
         case "help", "--help", "-h" -> {
           usage();
@@ -48,7 +52,6 @@ public final class Main {
         usage: java -jar pgamqp.jar <command>
           install   create or upgrade schema amqp in the configured database
           run       run the bridge: stream amqp.outbox to the brokers in amqp.broker
-          demo      self-contained demo with embedded PostgreSQL and an embedded AMQP broker
           status    per broker: owner, connection, backlog, oldest pending, dead letters, last error
                     (from the view amqp.status); --watch [SECONDS] redraws every SECONDS (default 2)
         settings: config/application.conf or -Dconfig.file=FILE; env PGAMQP_DB_URL, PGAMQP_DB_SESSION_URL, PGAMQP_DB_USER,

@@ -1,4 +1,4 @@
-package io.pgamqp.cli;
+package io.pgamqp.demo;
 
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
@@ -6,6 +6,7 @@ import com.rabbitmq.client.ConnectionFactory;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.pgamqp.Bridge;
+import io.pgamqp.cli.InstallCommand;
 import io.pgamqp.config.DatabaseSettings;
 import io.pgamqp.embedded.EmbeddedAmqpBroker;
 import io.pgamqp.embedded.EmbeddedDatabase;
@@ -18,17 +19,42 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code demo}: embedded PostgreSQL and an embedded AMQP broker (Apache Qpid Broker-J), the SQL installed, the bridge
- * running, messages published through SQL, and what arrived printed with counts. Needs nothing but a JDK; exits 0 when
- * exactly the committed and autonomous messages arrived.
+ * {@code java -jar bridge/demo/target/pgamqp-demo.jar}: embedded PostgreSQL and an embedded AMQP broker (Apache Qpid
+ * Broker-J), the SQL installed, the bridge running, messages published through SQL, and what arrived printed with
+ * counts. Needs nothing but a JDK; exits 0 when exactly the committed and autonomous messages arrived, 1 when not, 2
+ * on a usage error. A jar of its own: the service jar ({@code pgamqp.jar}) carries no database or broker server.
  */
-final class DemoCommand {
+public final class DemoCommand {
   private static final String EXCHANGE = "demo.orders";
   private static final String QUEUE = "demo.orders.queue";
+  private static final String USAGE = """
+      usage: java -jar pgamqp-demo.jar
+        starts an embedded PostgreSQL and an embedded AMQP broker, installs the SQL, runs the bridge, publishes
+        through SQL (committed, rolled back, autonomous) and prints what arrived; exits 0 when exactly the
+        committed and the autonomous messages arrived""";
 
   private DemoCommand() {}
 
-  static int run(String[] args) throws Exception {
+  public static void main(String[] args) {
+    int code;
+    if (args.length == 1 && List.of("--help", "-h", "help").contains(args[0])) {
+      System.out.println(USAGE);
+      code = 0;
+    } else if (args.length > 0 && !(args.length == 1 && args[0].equals("demo"))) {
+      System.err.println("pgamqp demo: unexpected arguments " + String.join(" ", args) + "\n" + USAGE);
+      code = 2;
+    } else {
+      try {
+        code = run();
+      } catch (Exception e) {
+        System.err.println("pgamqp demo: failed: " + e);
+        code = 1;
+      }
+    }
+    System.exit(code);
+  }
+
+  static int run() throws Exception {
     say("starting embedded PostgreSQL and an embedded AMQP broker (Apache Qpid Broker-J) ...");
     try (EmbeddedDatabase pg = EmbeddedDatabase.start(); EmbeddedAmqpBroker amqp = EmbeddedAmqpBroker.start()) {
       String url = pg.jdbcUrl("postgres");

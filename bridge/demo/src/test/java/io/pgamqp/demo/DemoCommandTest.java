@@ -1,4 +1,4 @@
-package io.pgamqp.cli;
+package io.pgamqp.demo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,21 +10,19 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The command line as users run it: {@code io.pgamqp.cli.Main} in a separate JVM (so {@code System.exit} and JVM
- * shutdown are part of what is tested), in an empty working directory, with no {@code PGAMQP_*} environment.
- * The demo needs no external server: it embeds PostgreSQL and Qpid Broker-J (as root too).
+ * The demo as users run it: {@link DemoCommand} in a separate JVM (so {@code System.exit} and JVM shutdown are part
+ * of what is tested), in an empty working directory, with no {@code PGAMQP_*} environment. It needs no external
+ * server: it embeds PostgreSQL and Qpid Broker-J (as root too).
  */
 class DemoCommandTest {
 
   private static final Duration DEMO_TIMEOUT = Duration.ofMinutes(3);
-  private static final Duration USAGE_ERROR_TIMEOUT = Duration.ofSeconds(60);
 
   @TempDir
   Path temp;
@@ -37,7 +35,7 @@ class DemoCommandTest {
     Files.setPosixFilePermissions(childTemp, PosixFilePermissions.fromString("rwxr-xr-x"));
     Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwxr-xr-x"));
 
-    Run run = runCli(Map.of(), List.of("-Djava.io.tmpdir=" + childTemp), DEMO_TIMEOUT, "demo");
+    Run run = runDemo(List.of("-Djava.io.tmpdir=" + childTemp));
 
     assertEquals(0, run.exitCode(), run.output());
     assertTrue(run.output().contains("committed batch:                       5 published, 5 arrived"), run.output());
@@ -55,30 +53,11 @@ class DemoCommandTest {
     System.out.printf("demo JVM ran %d ms%n", run.millis());
   }
 
-  @Test
-  void unknownCommandExitsTwoWithUsage() throws Exception {
-    Run run = runCli(Map.of(), List.of(), USAGE_ERROR_TIMEOUT, "frobnicate");
-
-    assertEquals(2, run.exitCode(), run.output());
-    assertTrue(run.output().contains("pgamqp: unknown command 'frobnicate'"), run.output());
-    assertTrue(run.output().contains("usage: java -jar pgamqp.jar <command>"), run.output());
-  }
-
-  @Test
-  void installWithANonPostgresUrlExitsTwoNamingTheSetting() throws Exception {
-    Run run = runCli(Map.of("PGAMQP_DB_URL", "mysql://x"), List.of(), USAGE_ERROR_TIMEOUT, "install");
-
-    assertEquals(2, run.exitCode(), run.output());
-    assertTrue(run.output().contains("pgamqp.db.url"), run.output());
-    assertTrue(run.output().contains("mysql://x"), run.output());
-  }
-
   private record Run(int exitCode, String output, Path workingDirectory, long millis) {
   }
 
-  /** Runs {@code Main args} in a fresh JVM in an empty working directory; fails the test if it outlives the wait. */
-  private Run runCli(Map<String, String> environment, List<String> jvmOptions, Duration wait, String... args)
-      throws IOException, InterruptedException {
+  /** Runs the demo in a fresh JVM in an empty working directory; fails the test if it outlives the wait. */
+  private Run runDemo(List<String> jvmOptions) throws IOException, InterruptedException {
     Path workingDirectory = Files.createDirectory(temp.resolve("cwd"));
     Path output = temp.resolve("output.txt");
     List<String> command = new ArrayList<>();
@@ -87,24 +66,22 @@ class DemoCommandTest {
     command.addAll(jvmOptions);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
-    command.add(Main.class.getName());
-    command.addAll(List.of(args));
+    command.add(DemoCommand.class.getName());
     ProcessBuilder builder = new ProcessBuilder(command)
         .directory(workingDirectory.toFile())
         .redirectErrorStream(true)
         .redirectOutput(output.toFile());
     builder.environment().keySet().removeIf(name -> name.startsWith("PGAMQP_"));
-    builder.environment().putAll(environment);
     long start = System.nanoTime();
     Process process = builder.start();
-    if (!process.waitFor(wait.toMillis(), TimeUnit.MILLISECONDS)) {
+    if (!process.waitFor(DEMO_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
       // SIGTERM first: the JVM's shutdown hooks stop the embedded servers, which a SIGKILL would leave running.
       process.destroy();
       if (!process.waitFor(30, TimeUnit.SECONDS)) {
         process.descendants().forEach(ProcessHandle::destroyForcibly);
         process.destroyForcibly();
       }
-      throw new AssertionError("'" + String.join(" ", args) + "' did not exit within " + wait.toSeconds()
+      throw new AssertionError("the demo did not exit within " + DEMO_TIMEOUT.toSeconds()
           + " s; output:\n" + Files.readString(output));
     }
     long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
