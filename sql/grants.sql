@@ -91,7 +91,7 @@ begin
         -- Where to connect, with the passwords: the bridge is the one reader that needs them.
         grant select on amqp.broker to amqp_bridge;
         -- on_unroutable, and its runtime report (wake-up flag, owner, connection, last confirm/error).
-        grant select, update (bridge_waiting, owner, owned_since, connected_to, connected_since, last_confirm_at,
+        grant select, update (bridge_waiting_until, owner, owned_since, connected_to, connected_since, last_confirm_at,
                               last_error, last_error_at)
             on amqp.broker_state to amqp_bridge;
         -- Claim, delete once confirmed, count a failed attempt.

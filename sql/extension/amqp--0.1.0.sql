@@ -111,9 +111,6 @@ create table if not exists amqp.broker_state (
     broker_id integer primary key,
     max_body_bytes integer not null default 8388608 check (max_body_bytes > 0),
     on_unroutable text not null default 'dead_letter' check (on_unroutable in ('dead_letter', 'drop')),
-    -- The bridge sets this while it sleeps on LISTEN amqp_outbox. publish NOTIFYs only then:
-    -- a NOTIFY in every transaction serialises committers and halves the commit rate.
-    bridge_waiting boolean not null default false,
     -- Written by the bridge, shown by amqp.status; null until it has something to say.
     owner text,                     -- the bridge process draining this broker ('host:pid')
     owned_since timestamptz,        -- when that process took the broker over
@@ -121,7 +118,13 @@ create table if not exists amqp.broker_state (
     connected_since timestamptz,
     last_confirm_at timestamptz,    -- the broker's last publisher confirm
     last_error text,                -- the last connection or publish failure, kept after recovery
-    last_error_at timestamptz
+    last_error_at timestamptz,
+    -- The bridge sets this while it sleeps on LISTEN amqp_outbox and renews it while it sleeps; publish
+    -- NOTIFYs only before this time: a NOTIFY in every transaction serialises committers and halves the
+    -- commit rate. A deadline, not a flag, so that a bridge that was killed asleep costs publishers
+    -- nothing once it lapses (pgamqp.bridge.wakeup-lease). Null: nobody is listening. Last, where an
+    -- upgrade adds it.
+    bridge_waiting_until timestamptz
 );
 
 -- Installs older than the columns above get them here. `add column if not exists` would take an
@@ -136,10 +139,17 @@ begin
       into v_missing
       from (values (1, 'owner', 'text'), (2, 'owned_since', 'timestamptz'), (3, 'connected_to', 'text'),
                    (4, 'connected_since', 'timestamptz'), (5, 'last_confirm_at', 'timestamptz'),
-                   (6, 'last_error', 'text'), (7, 'last_error_at', 'timestamptz')) as c(n, name, type)
+                   (6, 'last_error', 'text'), (7, 'last_error_at', 'timestamptz'),
+                   (8, 'bridge_waiting_until', 'timestamptz')) as c(n, name, type)
      where not exists (select from pg_catalog.pg_attribute a
                         where a.attrelid = 'amqp.broker_state'::pg_catalog.regclass
                           and a.attname = c.name and a.attnum > 0 and not a.attisdropped);
+    -- The flag that bridge_waiting_until replaced: a bridge killed while asleep left it true for good.
+    if exists (select from pg_catalog.pg_attribute a
+                where a.attrelid = 'amqp.broker_state'::pg_catalog.regclass
+                  and a.attname = 'bridge_waiting' and a.attnum > 0 and not a.attisdropped) then
+        v_missing := pg_catalog.concat_ws(', ', v_missing, 'drop column bridge_waiting');
+    end if;
     if v_missing is not null then
         execute 'alter table amqp.broker_state ' || v_missing;
     end if;
@@ -147,7 +157,7 @@ end
 $$;
 
 comment on table amqp.broker_state is
-'Per-broker pgamqp settings (max_body_bytes, on_unroutable), the bridge''s bridge_waiting flag and its '
+'Per-broker pgamqp settings (max_body_bytes, on_unroutable), the bridge''s wake-up request (bridge_waiting_until) and its '
 'runtime report (owner, connection, last confirm, last error); one row per amqp.broker broker_id, '
 'maintained by trigger. See amqp.status.';
 
@@ -548,18 +558,21 @@ set jit = off
 as $fn$
 declare
     c_cap constant bigint := 100000;
-    v_state amqp.broker_state;
+    v_state record;
 begin
     -- The output columns are variables named like table columns: columns always carry an alias.
     -- Also the broker_ids that are gone from amqp.broker but still have messages in the outbox: they
     -- are kept (never dropped) and sent once a row with that broker_id is inserted again. Found by a
     -- skip scan of the outbox's primary key, one probe per distinct broker_id.
     for v_state in
-        select s.* from amqp.broker_state s
+        -- Named columns, not s.*: an upgraded install has its columns in another order than a new one.
+        select s.broker_id, s.owner, s.owned_since, s.connected_to, s.connected_since, s.last_confirm_at,
+               s.last_error, s.last_error_at, coalesce(s.bridge_waiting_until > pg_catalog.now(), false) as waiting
+          from amqp.broker_state s
         union all
-        select gone.broker_id, 1, 'dead_letter', false, null, null, null, null, null,
+        select gone.broker_id, null, null, null, null, null,
                pg_catalog.format('broker_id %s was removed from amqp.broker; its messages wait in amqp.outbox '
-                   || 'until a broker with this broker_id is inserted again', gone.broker_id), null
+                   || 'until a broker with this broker_id is inserted again', gone.broker_id), null, false
           from (with recursive ids(id) as (
                     select pg_catalog.min(o.broker_id) from amqp.outbox o
                     union all
@@ -610,7 +623,7 @@ begin
         broker_status.connected_to := v_state.connected_to;
         broker_status.connected_since := v_state.connected_since;
         broker_status.last_confirm_at := v_state.last_confirm_at;
-        broker_status.bridge_waiting := v_state.bridge_waiting;
+        broker_status.bridge_waiting := v_state.waiting;
         return next;
     end loop;
 end
@@ -801,7 +814,7 @@ begin
         returning o.broker_id
     )
     select pg_catalog.count(*),
-           pg_catalog.array_agg(distinct i.broker_id) filter (where s.bridge_waiting)
+           pg_catalog.array_agg(distinct i.broker_id) filter (where s.bridge_waiting_until > pg_catalog.now())
       into v_count, v_waiting
       from inserted i
       left join amqp.broker_state s on s.broker_id = i.broker_id;
@@ -929,7 +942,7 @@ begin
             hint = 'use direct, fanout, topic, headers or a plugin type starting with x-';
     end if;
 
-    select s.bridge_waiting into v_bridge_waiting
+    select s.bridge_waiting_until > pg_catalog.now() into v_bridge_waiting
       from amqp.broker_state s
      where s.broker_id = exchange_declare.broker_id;
     if not found then
@@ -1049,7 +1062,7 @@ begin
             hint = 'use 1 (transient), 2 (persistent) or NULL (= 2)';
     end if;
 
-    select s.max_body_bytes, s.bridge_waiting
+    select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now()
       into v_max_body_bytes, v_bridge_waiting
       from amqp.broker_state s
      where s.broker_id = publish.broker_id;
@@ -1207,7 +1220,7 @@ begin
             hint = 'use 1 (transient), 2 (persistent) or NULL (= 2)';
     end if;
 
-    select s.max_body_bytes, s.bridge_waiting
+    select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now()
       into v_max_body_bytes, v_bridge_waiting
       from amqp.broker_state s
      where s.broker_id = publish_many.broker_id;
@@ -1393,7 +1406,7 @@ begin
         -- Where to connect, with the passwords: the bridge is the one reader that needs them.
         grant select on amqp.broker to amqp_bridge;
         -- on_unroutable, and its runtime report (wake-up flag, owner, connection, last confirm/error).
-        grant select, update (bridge_waiting, owner, owned_since, connected_to, connected_since, last_confirm_at,
+        grant select, update (bridge_waiting_until, owner, owned_since, connected_to, connected_since, last_confirm_at,
                               last_error, last_error_at)
             on amqp.broker_state to amqp_bridge;
         -- Claim, delete once confirmed, count a failed attempt.

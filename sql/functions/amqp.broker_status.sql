@@ -43,18 +43,21 @@ set jit = off
 as $fn$
 declare
     c_cap constant bigint := 100000;
-    v_state amqp.broker_state;
+    v_state record;
 begin
     -- The output columns are variables named like table columns: columns always carry an alias.
     -- Also the broker_ids that are gone from amqp.broker but still have messages in the outbox: they
     -- are kept (never dropped) and sent once a row with that broker_id is inserted again. Found by a
     -- skip scan of the outbox's primary key, one probe per distinct broker_id.
     for v_state in
-        select s.* from amqp.broker_state s
+        -- Named columns, not s.*: an upgraded install has its columns in another order than a new one.
+        select s.broker_id, s.owner, s.owned_since, s.connected_to, s.connected_since, s.last_confirm_at,
+               s.last_error, s.last_error_at, coalesce(s.bridge_waiting_until > pg_catalog.now(), false) as waiting
+          from amqp.broker_state s
         union all
-        select gone.broker_id, 1, 'dead_letter', false, null, null, null, null, null,
+        select gone.broker_id, null, null, null, null, null,
                pg_catalog.format('broker_id %s was removed from amqp.broker; its messages wait in amqp.outbox '
-                   || 'until a broker with this broker_id is inserted again', gone.broker_id), null
+                   || 'until a broker with this broker_id is inserted again', gone.broker_id), null, false
           from (with recursive ids(id) as (
                     select pg_catalog.min(o.broker_id) from amqp.outbox o
                     union all
@@ -105,7 +108,7 @@ begin
         broker_status.connected_to := v_state.connected_to;
         broker_status.connected_since := v_state.connected_since;
         broker_status.last_confirm_at := v_state.last_confirm_at;
-        broker_status.bridge_waiting := v_state.bridge_waiting;
+        broker_status.bridge_waiting := v_state.waiting;
         return next;
     end loop;
 end

@@ -93,7 +93,7 @@ begin
         returning o.broker_id
     )
     select pg_catalog.count(*),
-           pg_catalog.array_agg(distinct i.broker_id) filter (where s.bridge_waiting)
+           pg_catalog.array_agg(distinct i.broker_id) filter (where s.bridge_waiting_until > pg_catalog.now())
       into v_count, v_waiting
       from inserted i
       left join amqp.broker_state s on s.broker_id = i.broker_id;

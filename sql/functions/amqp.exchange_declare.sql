@@ -65,7 +65,7 @@ begin
             hint = 'use direct, fanout, topic, headers or a plugin type starting with x-';
     end if;
 
-    select s.bridge_waiting into v_bridge_waiting
+    select s.bridge_waiting_until > pg_catalog.now() into v_bridge_waiting
       from amqp.broker_state s
      where s.broker_id = exchange_declare.broker_id;
     if not found then

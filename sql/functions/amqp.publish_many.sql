@@ -114,7 +114,7 @@ begin
             hint = 'use 1 (transient), 2 (persistent) or NULL (= 2)';
     end if;
 
-    select s.max_body_bytes, s.bridge_waiting
+    select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now()
       into v_max_body_bytes, v_bridge_waiting
       from amqp.broker_state s
      where s.broker_id = publish_many.broker_id;

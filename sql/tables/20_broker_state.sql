@@ -6,9 +6,6 @@ create table if not exists amqp.broker_state (
     broker_id integer primary key,
     max_body_bytes integer not null default 8388608 check (max_body_bytes > 0),
     on_unroutable text not null default 'dead_letter' check (on_unroutable in ('dead_letter', 'drop')),
-    -- The bridge sets this while it sleeps on LISTEN amqp_outbox. publish NOTIFYs only then:
-    -- a NOTIFY in every transaction serialises committers and halves the commit rate.
-    bridge_waiting boolean not null default false,
     -- Written by the bridge, shown by amqp.status; null until it has something to say.
     owner text,                     -- the bridge process draining this broker ('host:pid')
     owned_since timestamptz,        -- when that process took the broker over
@@ -16,7 +13,13 @@ create table if not exists amqp.broker_state (
     connected_since timestamptz,
     last_confirm_at timestamptz,    -- the broker's last publisher confirm
     last_error text,                -- the last connection or publish failure, kept after recovery
-    last_error_at timestamptz
+    last_error_at timestamptz,
+    -- The bridge sets this while it sleeps on LISTEN amqp_outbox and renews it while it sleeps; publish
+    -- NOTIFYs only before this time: a NOTIFY in every transaction serialises committers and halves the
+    -- commit rate. A deadline, not a flag, so that a bridge that was killed asleep costs publishers
+    -- nothing once it lapses (pgamqp.bridge.wakeup-lease). Null: nobody is listening. Last, where an
+    -- upgrade adds it.
+    bridge_waiting_until timestamptz
 );
 
 -- Installs older than the columns above get them here. `add column if not exists` would take an
@@ -31,10 +34,17 @@ begin
       into v_missing
       from (values (1, 'owner', 'text'), (2, 'owned_since', 'timestamptz'), (3, 'connected_to', 'text'),
                    (4, 'connected_since', 'timestamptz'), (5, 'last_confirm_at', 'timestamptz'),
-                   (6, 'last_error', 'text'), (7, 'last_error_at', 'timestamptz')) as c(n, name, type)
+                   (6, 'last_error', 'text'), (7, 'last_error_at', 'timestamptz'),
+                   (8, 'bridge_waiting_until', 'timestamptz')) as c(n, name, type)
      where not exists (select from pg_catalog.pg_attribute a
                         where a.attrelid = 'amqp.broker_state'::pg_catalog.regclass
                           and a.attname = c.name and a.attnum > 0 and not a.attisdropped);
+    -- The flag that bridge_waiting_until replaced: a bridge killed while asleep left it true for good.
+    if exists (select from pg_catalog.pg_attribute a
+                where a.attrelid = 'amqp.broker_state'::pg_catalog.regclass
+                  and a.attname = 'bridge_waiting' and a.attnum > 0 and not a.attisdropped) then
+        v_missing := pg_catalog.concat_ws(', ', v_missing, 'drop column bridge_waiting');
+    end if;
     if v_missing is not null then
         execute 'alter table amqp.broker_state ' || v_missing;
     end if;
@@ -42,7 +52,7 @@ end
 $$;
 
 comment on table amqp.broker_state is
-'Per-broker pgamqp settings (max_body_bytes, on_unroutable), the bridge''s bridge_waiting flag and its '
+'Per-broker pgamqp settings (max_body_bytes, on_unroutable), the bridge''s wake-up request (bridge_waiting_until) and its '
 'runtime report (owner, connection, last confirm, last error); one row per amqp.broker broker_id, '
 'maintained by trigger. See amqp.status.';
 

@@ -265,7 +265,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     runBlocking(this::openLink, Connected::new);
   }
 
-  /** Blocking: fresh rows, a connection, declarations applied, the bridge_waiting flag reset. */
+  /** Blocking: fresh rows, a connection, declarations applied, the wake-up request withdrawn. */
   private Link openLink() throws Exception {
     BrokerCatalog.BrokerConfig config = deps.catalog().brokers().toCompletableFuture().join().get(brokerId);
     if (config == null) {
@@ -286,7 +286,7 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
         deps.store().settle(brokerId, new Settlement(List.of(), List.of(), List.of(), outcomes, false))
             .toCompletableFuture().join();
       }
-      deps.store().setWaiting(brokerId, false).toCompletableFuture().join();
+      deps.store().clearWaiting(brokerId).toCompletableFuture().join();
       return new Link(config, opened);
     } catch (Exception | Error e) {
       closeQuietly(opened.connection());

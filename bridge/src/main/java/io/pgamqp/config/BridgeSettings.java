@@ -12,6 +12,7 @@ public record BridgeSettings(
     Duration idlePollMin,
     Duration idlePollMax,
     Duration fallbackPoll,
+    Duration wakeupLease,
     Duration strandedAfter,
     Duration backoffMin,
     Duration backoffMax,
@@ -34,6 +35,7 @@ public record BridgeSettings(
         s.positiveDuration("idle-poll-min"),
         s.positiveDuration("idle-poll-max"),
         s.positiveDuration("fallback-poll"),
+        s.positiveDuration("wakeup-lease"),
         s.positiveDuration("stranded-after"),
         s.positiveDuration("backoff-min"),
         s.positiveDuration("backoff-max"),
@@ -47,6 +49,11 @@ public record BridgeSettings(
         BrokerAccess.create(config));
     if (b.idlePollMax.compareTo(b.idlePollMin) < 0) {
       throw new ConfigError("setting pgamqp.bridge.idle-poll-max must not be below pgamqp.bridge.idle-poll-min");
+    }
+    if (b.wakeupLease.compareTo(b.fallbackPoll.multipliedBy(3)) < 0) {
+      // Renewed at a fallback poll once half of it has passed: shorter, and it could lapse while the bridge sleeps.
+      throw new ConfigError("setting pgamqp.bridge.wakeup-lease must be at least 3 x pgamqp.bridge.fallback-poll, was "
+          + b.wakeupLease.toMillis() + " ms against " + b.fallbackPoll.toMillis() + " ms");
     }
     if (b.backoffMax.compareTo(b.backoffMin) < 0) {
       throw new ConfigError("setting pgamqp.bridge.backoff-max must not be below pgamqp.bridge.backoff-min");

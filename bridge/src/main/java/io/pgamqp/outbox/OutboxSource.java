@@ -24,9 +24,11 @@ import org.slf4j.LoggerFactory;
  * when nothing is in flight, picks up anything still stranded below the cursor.
  *
  * <p>Waking up: while rows keep coming it claims back to back. When the outbox runs dry it re-polls after pauses
- * growing from {@code idle-poll-min} to {@code idle-poll-max}; then it sets {@code broker_state.bridge_waiting}, so that
- * publishers NOTIFY it, and sleeps until a {@link Wakeup} signal or {@code fallback-poll}. Publishers thus pay for a
- * NOTIFY only while the bridge is asleep, i.e. at low load, where it costs nothing that matters.
+ * growing from {@code idle-poll-min} to {@code idle-poll-max}; then it sets {@code broker_state.bridge_waiting_until},
+ * so that publishers NOTIFY it, and sleeps until a {@link Wakeup} signal or {@code fallback-poll}. Publishers thus pay
+ * for a NOTIFY only while the bridge is asleep, i.e. at low load, where it costs nothing that matters. The request is
+ * a lease ({@code wakeup-lease}) renewed while asleep and withdrawn when the stream ends: a bridge that stopped, or
+ * was killed, does not leave every later publish paying for a NOTIFY nobody hears.
  *
  * <p>Each materialization starts from cursor 0 (the oldest pending row): restarting the stream is how failed rows are
  * retried in their original order.
@@ -62,6 +64,7 @@ public final class OutboxSource {
   private long cursor;
   private Duration pause;
   private boolean waiting;
+  private long waitingSetAt;
   private long lastStrandedCheck = System.nanoTime();
 
   private OutboxSource(
@@ -83,8 +86,24 @@ public final class OutboxSource {
       OutboxStore store, int brokerId, int ownerPid, BridgeSettings settings, Wakeup wakeup, InFlight inFlight) {
     return Source.lazySource(() -> {
       OutboxSource s = new OutboxSource(store, brokerId, ownerPid, settings, wakeup, inFlight);
-      return Source.unfoldAsync(s, OutboxSource::next);
+      return Source.unfoldAsync(s, OutboxSource::next).watchTermination((mat, done) -> {
+        done.whenComplete((d, e) -> s.withdrawWaiting());
+        return mat;
+      });
     }).mapMaterializedValue(f -> NotUsed.getInstance());
+  }
+
+  /**
+   * However the stream ended (stop, failure, lost lock). Unconditional, as {@code waiting} belongs to the stream's
+   * thread; a request still being written at this moment, or a failed withdrawal, lapses by itself within the lease.
+   */
+  private void withdrawWaiting() {
+    store.clearWaiting(brokerId).whenComplete((n, e) -> {
+      if (e != null) {
+        log.debug("broker {}: could not withdraw the wake-up request (it lapses within {}): {}",
+            brokerId, settings.wakeupLease(), e.getMessage());
+      }
+    });
   }
 
   private CompletionStage<Optional<Pair<OutboxSource, OutboxBatch>>> next() {
@@ -93,9 +112,9 @@ public final class OutboxSource {
         pause = settings.idlePollMin();
         if (waiting) {
           waiting = false;
-          store.setWaiting(brokerId, false).whenComplete((n, e) -> {
+          store.clearWaiting(brokerId).whenComplete((n, e) -> {
             if (e != null) {
-              log.warn("broker {}: could not clear bridge_waiting: {}", brokerId, e.getMessage());
+              log.warn("broker {}: could not clear bridge_waiting_until: {}", brokerId, e.getMessage());
             }
           });
         }
@@ -168,8 +187,16 @@ public final class OutboxSource {
       // Ask publishers to notify us, then poll once more before sleeping: a row committed before the flag was
       // visible to its publisher is found by that poll, not lost until the fallback.
       waiting = true;
-      return store.setWaiting(brokerId, true).thenApply(n -> null);
+      return requestWakeups();
+    }
+    if (System.nanoTime() - waitingSetAt >= settings.wakeupLease().toNanos() / 2) {
+      return requestWakeups().thenCompose(x -> wakeup.await(settings.fallbackPoll()));
     }
     return wakeup.await(settings.fallbackPoll());
+  }
+
+  private CompletionStage<Void> requestWakeups() {
+    waitingSetAt = System.nanoTime();
+    return store.setWaiting(brokerId, settings.wakeupLease()).thenApply(n -> null);
   }
 }

@@ -74,7 +74,13 @@ public final class OutboxStore {
       "update amqp.exchange_declaration set status = ?, applied_at = pg_catalog.now(), last_error = ?"
           + " where broker_id = ? and exchange = ?";
 
-  private static final String WAITING = "update amqp.broker_state set bridge_waiting = ? where broker_id = ?";
+  // clock_timestamp(), not now(): publishers compare the deadline with their own transaction's start.
+  private static final String WAITING =
+      "update amqp.broker_state set bridge_waiting_until = pg_catalog.clock_timestamp() + ? * interval '1 millisecond'"
+          + " where broker_id = ?";
+
+  private static final String NOT_WAITING =
+      "update amqp.broker_state set bridge_waiting_until = null where broker_id = ? and bridge_waiting_until is not null";
 
   private static final String OWNER =
       "update amqp.broker_state set owner = ?, owned_since = case when ? then pg_catalog.now() end,"
@@ -192,12 +198,22 @@ public final class OutboxStore {
     });
   }
 
-  /** Tells publishers whether to NOTIFY: only while the bridge sleeps on LISTEN. */
-  public CompletionStage<Integer> setWaiting(int brokerId, boolean waiting) {
+  /** Asks publishers to NOTIFY this broker's channel for the next {@code lease}; renew it before it lapses. */
+  public CompletionStage<Integer> setWaiting(int brokerId, Duration lease) {
     return db.run(c -> {
       try (PreparedStatement ps = c.prepareStatement(WAITING)) {
-        ps.setBoolean(1, waiting);
+        ps.setLong(1, lease.toMillis());
         ps.setInt(2, brokerId);
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  /** Withdraws the wake-up request: publishers stop notifying. */
+  public CompletionStage<Integer> clearWaiting(int brokerId) {
+    return db.run(c -> {
+      try (PreparedStatement ps = c.prepareStatement(NOT_WAITING)) {
+        ps.setInt(1, brokerId);
         return ps.executeUpdate();
       }
     });

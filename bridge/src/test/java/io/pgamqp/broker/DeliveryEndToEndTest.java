@@ -204,7 +204,7 @@ class DeliveryEndToEndTest {
       List<Published.Message> warmUp = publish(t, r, "warm-up");
       Deliveries.drain(t.amqp, r.queue(), 1, Duration.ofSeconds(20)).assertExactly(warmUp);
       Eventually.until("the bridge waits for notifications", Duration.ofSeconds(10),
-          () -> t.db.queryLong("select count(*) from amqp.broker_state where bridge_waiting") == 1);
+          () -> t.db.queryLong("select count(*) from amqp.broker_state where bridge_waiting_until > now()") == 1);
       try (Connection early = t.db.connect(); Connection late = t.db.connect()) {
         early.setAutoCommit(false);
         late.setAutoCommit(false);

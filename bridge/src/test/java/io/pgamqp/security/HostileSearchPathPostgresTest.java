@@ -56,7 +56,7 @@ class HostileSearchPathPostgresTest {
   void sameNamedFunctionsOperatorsAndTempTablesOnTheCallersSearchPathChangeNothing() throws SQLException {
     try (TestDatabase db = TestServers.get().createDatabase("hostile_path")) {
       int broker = db.insertBroker();
-      db.exec("update amqp.broker_state set bridge_waiting = true, max_body_bytes = 40 where broker_id = " + broker);
+      db.exec("update amqp.broker_state set bridge_waiting_until = 'infinity', max_body_bytes = 40 where broker_id = " + broker);
       db.exec(HOSTILE);
       try (Connection c = db.connect(); Statement st = c.createStatement()) {
         st.execute("create temp table outbox (like amqp.outbox); create temp table broker_state (like amqp.broker_state)");

@@ -52,7 +52,7 @@ class RolesPostgresTest {
             "outbox:DELETE", "outbox:SELECT", "status:SELECT"),
         rows("select c.relname || ':' || a.privilege_type from pg_class c, aclexplode(c.relacl) a"
             + " where c.relnamespace = 'amqp'::regnamespace and a.grantee = 'amqp_bridge'::regrole order by 1"));
-    assertEquals(List.of("broker_state.bridge_waiting:UPDATE", "broker_state.connected_since:UPDATE",
+    assertEquals(List.of("broker_state.bridge_waiting_until:UPDATE", "broker_state.connected_since:UPDATE",
             "broker_state.connected_to:UPDATE", "broker_state.last_confirm_at:UPDATE", "broker_state.last_error:UPDATE",
             "broker_state.last_error_at:UPDATE", "broker_state.owned_since:UPDATE", "broker_state.owner:UPDATE",
             "exchange_declaration.applied_at:UPDATE", "exchange_declaration.last_error:UPDATE",

@@ -1,6 +1,7 @@
 package io.pgamqp.sql;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
@@ -38,7 +39,7 @@ class BrokerStatePostgresTest {
         assertEquals(1, state.size(), state::toString);
         assertEquals(8388608, ((Number) state.get(0).get("max_body_bytes")).intValue());
         assertEquals("dead_letter", state.get(0).get("on_unroutable"));
-        assertEquals(false, state.get(0).get("bridge_waiting"));
+        assertNull(state.get(0).get("bridge_waiting_until"));
     }
 
     @Test

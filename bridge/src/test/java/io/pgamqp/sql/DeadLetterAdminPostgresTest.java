@@ -91,7 +91,7 @@ class DeadLetterAdminPostgresTest {
     void replayWakesASleepingBridgeOnlyAfterCommit() throws SQLException {
         deadLetter(broker, 1, "1", "a");
         deadLetter(other, 2, "2", "b");
-        db.exec("update amqp.broker_state set bridge_waiting = (broker_id = ?)", broker);
+        db.exec("update amqp.broker_state set bridge_waiting_until = case when broker_id = ? then 'infinity'::timestamptz end", broker);
         try (NotificationProbe probe = new NotificationProbe(db, "amqp_outbox")) {
             try (Connection connection = db.connect()) {
                 connection.setAutoCommit(false);

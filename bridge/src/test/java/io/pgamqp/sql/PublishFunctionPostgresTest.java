@@ -205,7 +205,7 @@ class PublishFunctionPostgresTest {
 
     @Test
     void noWakeUpWhileTheBridgeIsNotWaiting() throws SQLException {
-        int broker = db.insertBroker(); // bridge_waiting defaults to false
+        int broker = db.insertBroker(); // no wake-up request by default
         try (NotificationProbe probe = new NotificationProbe(db, "amqp_outbox");
              Connection connection = db.connect()) {
             Sql.value(connection, "select amqp.publish(?, 'ex', 'k', 'quiet')", broker);
@@ -215,9 +215,23 @@ class PublishFunctionPostgresTest {
     }
 
     @Test
+    void aLapsedWakeUpRequestCostsNoNotification() throws SQLException {
+        int broker = db.insertBroker();
+        // What a bridge killed while asleep leaves behind once its lease ran out.
+        db.exec("update amqp.broker_state set bridge_waiting_until = now() - interval '1 second' where broker_id = ?",
+                broker);
+        try (NotificationProbe probe = new NotificationProbe(db, "amqp_outbox");
+             Connection connection = db.connect()) {
+            Sql.value(connection, "select amqp.publish(?, 'ex', 'k', 'lapsed')", broker);
+            assertEquals(List.of(), probe.receivedSoFarAsText());
+        }
+        assertEquals(List.of("lapsed"), bodies(broker));
+    }
+
+    @Test
     void wakesTheWaitingBridgeWithTheBrokerIdAtCommit() throws SQLException {
         int broker = db.insertBroker();
-        db.exec("update amqp.broker_state set bridge_waiting = true where broker_id = ?", broker);
+        db.exec("update amqp.broker_state set bridge_waiting_until = 'infinity' where broker_id = ?", broker);
         try (NotificationProbe probe = new NotificationProbe(db, "amqp_outbox");
              Connection connection = db.connect()) {
             connection.setAutoCommit(false);

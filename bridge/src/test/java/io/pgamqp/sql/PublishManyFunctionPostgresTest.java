@@ -148,7 +148,7 @@ class PublishManyFunctionPostgresTest {
     @Test
     void emptyBatchQueuesNothingAndReturnsZero() throws SQLException {
         int broker = db.insertBroker();
-        db.exec("update amqp.broker_state set bridge_waiting = true where broker_id = ?", broker);
+        db.exec("update amqp.broker_state set bridge_waiting_until = 'infinity' where broker_id = ?", broker);
         try (NotificationProbe probe = new NotificationProbe(db, "amqp_outbox");
              Connection connection = db.connect()) {
             assertEquals(0, Sql.value(connection, "select amqp.publish_many(?, 'ex', array['k'], '{}')", broker));
@@ -270,7 +270,7 @@ class PublishManyFunctionPostgresTest {
 
     @Test
     void noWakeUpWhileTheBridgeIsNotWaiting() throws SQLException {
-        int broker = db.insertBroker(); // bridge_waiting defaults to false
+        int broker = db.insertBroker(); // no wake-up request by default
         try (NotificationProbe probe = new NotificationProbe(db, "amqp_outbox");
              Connection connection = db.connect()) {
             Sql.value(connection, "select amqp.publish_many(?, 'ex', array['k'], array['quiet', 'too'])", broker);
@@ -282,7 +282,7 @@ class PublishManyFunctionPostgresTest {
     @Test
     void wakesTheWaitingBridgeOnceWithTheBrokerIdAtCommit() throws SQLException {
         int broker = db.insertBroker();
-        db.exec("update amqp.broker_state set bridge_waiting = true where broker_id = ?", broker);
+        db.exec("update amqp.broker_state set bridge_waiting_until = 'infinity' where broker_id = ?", broker);
         try (NotificationProbe probe = new NotificationProbe(db, "amqp_outbox");
              Connection connection = db.connect()) {
             connection.setAutoCommit(false);
@@ -298,7 +298,7 @@ class PublishManyFunctionPostgresTest {
     @Test
     void noWakeUpFromARejectedBatchEvenWhileTheBridgeWaits() throws SQLException {
         int broker = db.insertBroker();
-        db.exec("update amqp.broker_state set bridge_waiting = true, max_body_bytes = 3 where broker_id = ?", broker);
+        db.exec("update amqp.broker_state set bridge_waiting_until = 'infinity', max_body_bytes = 3 where broker_id = ?", broker);
         try (NotificationProbe probe = new NotificationProbe(db, "amqp_outbox");
              Connection connection = db.connect()) {
             assertServerError("54000", "messages[2] of 4 bytes", () -> Sql.rows(connection,

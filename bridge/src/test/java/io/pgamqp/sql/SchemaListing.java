@@ -36,7 +36,9 @@ final class SchemaListing {
             + "    || ' comment=' || coalesce(obj_description(c.oid, 'pg_class'), '')"
             + "    from rel c"
             + "  union all"
-            + "  select 'column ' || c.relname || '.' || a.attnum || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)"
+            // Position among live columns, not attnum: an upgrade that dropped a column leaves a gap in attnum.
+            + "  select 'column ' || c.relname || '.' || row_number() over (partition by c.oid order by a.attnum)"
+            + "    || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)"
             + "    || case when a.attnotnull then ' not null' else '' end"
             + "    || coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), '')"
             + "    || case when a.attidentity <> '' then ' identity ' || a.attidentity::text else '' end"

@@ -105,7 +105,7 @@ class StatusViewPostgresTest {
         db.exec("update amqp.broker_state set owner = 'bridge-host:4242', owned_since = now() - interval '1 hour',"
                 + " connected_to = '127.0.0.1:5672', connected_since = now() - interval '10 minutes',"
                 + " last_confirm_at = now(), last_error = 'connection refused', last_error_at = now() - interval '11 minutes',"
-                + " bridge_waiting = true where broker_id = ?", broker);
+                + " bridge_waiting_until = 'infinity' where broker_id = ?", broker);
         Map<String, Object> status = status(broker);
         assertEquals("bridge-host:4242", status.get("owner"));
         assertEquals("127.0.0.1:5672", status.get("connected_to"));
