@@ -76,7 +76,7 @@ public final class OutboxStore {
 
   // clock_timestamp(), not now(): publishers compare the deadline with their own transaction's start.
   private static final String WAITING =
-      "update amqp.broker_state set bridge_waiting_until = pg_catalog.clock_timestamp() + ? * interval '1 millisecond'"
+      "update amqp.broker_state set bridge_waiting_until = pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => ?)"
           + " where broker_id = ?";
 
   private static final String NOT_WAITING =
@@ -202,7 +202,7 @@ public final class OutboxStore {
   public CompletionStage<Integer> setWaiting(int brokerId, Duration lease) {
     return db.run(c -> {
       try (PreparedStatement ps = c.prepareStatement(WAITING)) {
-        ps.setLong(1, lease.toMillis());
+        ps.setDouble(1, lease.toMillis() / 1000.0);
         ps.setInt(2, brokerId);
         return ps.executeUpdate();
       }
