@@ -38,9 +38,9 @@ public final class InstallCommand {
     DatabaseSettings db = DatabaseSettings.create(PgamqpConfig.load());
     List<String> changes = install(db);
     if (changes.isEmpty()) {
-      System.out.println("schema amqp in " + db.url() + " is up to date: nothing changed");
+      System.out.println("schema amqp in " + db.displayUrl() + " is up to date: nothing changed");
     } else {
-      System.out.println("schema amqp in " + db.url() + ": " + changes.size() + " change(s)");
+      System.out.println("schema amqp in " + db.displayUrl() + ": " + changes.size() + " change(s)");
       changes.forEach(c -> System.out.println("  " + c));
     }
     return 0;

@@ -78,14 +78,14 @@ public final class StatusCommand {
     try {
       connection = db.connect("pgamqp status");
     } catch (SQLException e) {
-      err.println("pgamqp status: cannot connect to the database " + db.url() + " as " + db.user() + ": "
+      err.println("pgamqp status: cannot connect to the database " + db.displayUrl() + " as " + db.user() + ": "
           + e.getMessage());
       return 1;
     }
     try {
       Reading first = read(connection); // a missing view fails here, with --watch too
       if (watchSeconds == null) {
-        out.print(render(first, db.url()));
+        out.print(render(first, db.displayUrl()));
         out.flush();
         return 0;
       }
@@ -150,9 +150,9 @@ public final class StatusCommand {
           }
           reading = read(connection);
         }
-        screen = render(reading, db.url());
+        screen = render(reading, db.displayUrl());
       } catch (SQLException e) {
-        screen = header(db.url(), Instant.now()) + explain(e, db) + "\n";
+        screen = header(db.displayUrl(), Instant.now()) + explain(e, db) + "\n";
         if (connection != null && connection != first) {
           close(connection);
         }
@@ -323,10 +323,10 @@ public final class StatusCommand {
 
   private static String explain(SQLException e, DatabaseSettings db) {
     if (UNDEFINED_TABLE.equals(e.getSQLState())) {
-      return "the view amqp.status is missing in " + db.url()
+      return "the view amqp.status is missing in " + db.displayUrl()
           + ": install or upgrade the schema with `java -jar pgamqp.jar install`";
     }
-    return "reading amqp.status from " + db.url() + " failed: " + e.getMessage();
+    return "reading amqp.status from " + db.displayUrl() + " failed: " + e.getMessage();
   }
 
   /** Columns a newer view added are read only when there. */

@@ -1,6 +1,7 @@
 package io.pgamqp.config;
 
 import com.typesafe.config.Config;
+import io.pgamqp.logging.LogText;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -53,7 +54,7 @@ public record DatabaseSettings(String url, String sessionUrl, String user, Strin
   private static String jdbcUrl(String value, String key) {
     if (!value.startsWith("jdbc:postgresql:")) {
       throw new ConfigError("setting " + key + " must be a PostgreSQL JDBC URL such as"
-          + " jdbc:postgresql://127.0.0.1:5432/mydb, was '" + value + "'");
+          + " jdbc:postgresql://127.0.0.1:5432/mydb, was '" + LogText.url(value) + "'");
     }
     for (String param : PINNING_PARAMETERS) {
       if (Pattern.compile("[?&]" + param + "=", Pattern.CASE_INSENSITIVE)
@@ -94,6 +95,11 @@ public record DatabaseSettings(String url, String sessionUrl, String user, Strin
     return props;
   }
 
+  /** The pool's URL as logs and messages show it: any password in it replaced by {@code ****}. */
+  public String displayUrl() {
+    return LogText.url(url);
+  }
+
   /** These settings with both URLs set to {@code newUrl}. */
   public DatabaseSettings withUrl(String newUrl) {
     return new DatabaseSettings(newUrl, newUrl, user, password, poolSize, connectTimeout, socketTimeout);
@@ -101,7 +107,8 @@ public record DatabaseSettings(String url, String sessionUrl, String user, Strin
 
   @Override
   public String toString() {
-    return "DatabaseSettings[url=" + url + (sessionUrl.equals(url) ? "" : ", sessionUrl=" + sessionUrl)
+    return "DatabaseSettings[url=" + displayUrl()
+        + (sessionUrl.equals(url) ? "" : ", sessionUrl=" + LogText.url(sessionUrl))
         + ", user=" + user + ", password=" + (password.isEmpty() ? "" : "****")
         + ", poolSize=" + poolSize + "]";
   }

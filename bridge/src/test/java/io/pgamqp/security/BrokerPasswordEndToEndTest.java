@@ -36,6 +36,31 @@ class BrokerPasswordEndToEndTest {
     return r.body();
   }
 
+  /** The probe's finding: PGAMQP_DB_URL's password showed in the start-up line and in config errors. */
+  @Test
+  void aPasswordInTheDatabaseUrlIsNeverPrinted() throws Exception {
+    String secret = "Db-s3cret-" + System.nanoTime();
+    try (TestDatabase db = TestServers.get().createDatabase("password_url");
+         Harness.LogCapture log = new Harness.LogCapture()) {
+      // Trust authentication ignores the password: the URL still carries it, as a user's would.
+      String url = db.jdbcUrl() + (db.jdbcUrl().contains("?") ? "&" : "?") + "password=" + secret;
+      try (Bridge bridge = BridgeRunner.start(db, Map.of("pgamqp.db.url", url))) {
+        Harness.await("the bridge logs its start", Duration.ofSeconds(10),
+            () -> log.text().contains("pgamqp bridge started"));
+      }
+      com.typesafe.config.Config bad = BridgeRunner.config(db, Map.of("pgamqp.db.url",
+          "postgresql://127.0.0.1/app?password=" + secret));
+      io.pgamqp.config.ConfigError error = org.junit.jupiter.api.Assertions.assertThrows(
+          io.pgamqp.config.ConfigError.class, () -> io.pgamqp.config.DatabaseSettings.create(bad));
+      assertTrue(error.getMessage().contains("password=****"), error.getMessage());
+      assertFalse(error.getMessage().contains(secret), error.getMessage());
+      assertTrue(log.text().contains("password=****"), log.text());
+      assertFalse(log.text().contains(secret), log.text());
+      assertFalse(io.pgamqp.config.DatabaseSettings.create(BridgeRunner.config(db, Map.of("pgamqp.db.url", url)))
+          .toString().contains(secret));
+    }
+  }
+
   @Test
   void aConfiguredPasswordReplacesTheTablesPlaceholder() throws Exception {
     try (TestDatabase db = TestServers.get().createDatabase("password_config");
