@@ -96,7 +96,8 @@ public final class Bridge implements AutoCloseable {
       NotificationListener listener =
           new NotificationListener(deps.database(), n -> registry.tell(new BrokerRegistry.Notified(n)));
       listener.start();
-      ctx.getLog().info("pgamqp bridge started: database {} as {}{}", deps.database().displayUrl(), deps.database().user(),
+      ctx.getLog().info("pgamqp bridge started: database {} as {}{}", deps.database().displayUrl(),
+          deps.database().user(),
           cluster.enabled() ? "; cluster node " + cluster.host() + ":" + cluster.port() + ", seed nodes "
               + String.join(", ", cluster.seedNodes()) : "");
       CoordinatedShutdown cs = CoordinatedShutdown.get(ctx.getSystem());

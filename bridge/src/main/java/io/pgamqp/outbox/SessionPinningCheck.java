@@ -40,7 +40,8 @@ public final class SessionPinningCheck {
     }
     if (problem != null) {
       throw new ConfigError("setting pgamqp.db.session-url (env PGAMQP_DB_SESSION_URL, default pgamqp.db.url) must"
-          + " reach PostgreSQL directly or through a session-mode pooler, but " + db.sessionUrl() + " " + problem
+          + " reach PostgreSQL directly or through a session-mode pooler, but "
+          + io.pgamqp.logging.LogText.url(db.sessionUrl()) + " " + problem
           + ": the ownership lock and LISTEN need a session of their own. Point pgamqp.db.session-url at the server"
           + " itself (keep pgamqp.db.url on the pooler if you like)");
     }
