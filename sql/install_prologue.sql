@@ -44,8 +44,12 @@ do $$
 begin
     create extension if not exists dblink with schema amqp;
 exception when others then
+    -- The schema belongs to the installing role, who must reach dblink's functions (and create the
+    -- foreign server amqp_autonomous); PUBLIC gets no USAGE on it.
     raise notice 'pgamqp install: dblink not installed (%): amqp.autonomous_publish will fail until '
-        'a superuser runs "create schema amqp_dblink; create extension dblink with schema amqp_dblink"',
-        sqlerrm;
+        'a superuser (or the role a managed service lets create extensions) runs "create schema amqp_dblink '
+        'authorization %; create extension dblink with schema amqp_dblink; grant usage on foreign data '
+        'wrapper dblink_fdw to %" (README: Managed PostgreSQL)',
+        sqlerrm, pg_catalog.quote_ident(current_user), pg_catalog.quote_ident(current_user);
 end
 $$;

@@ -4,13 +4,18 @@
 -- The dblink connection ('pgamqp_autonomous') is opened on first use and kept for the backend's
 -- life, so each backend that calls this holds one extra connection.
 --
--- Where it connects: the setting amqp.autonomous_conninfo (a libpq connection string) if not
--- empty; else this server (the session's TCP address, or the first unix_socket_directories entry
--- for a socket session), current_setting('port'), this database, as session_user. Connecting as
--- session_user gives the remote publish the caller's own rights, so the open connection is worth
--- nothing to anyone else in the session. Without a password that needs trust (or peer for the
--- server's OS user, or a .pgpass of the server's OS user) in pg_hba.conf; else set the setting,
--- as a superuser: alter database <db> set amqp.autonomous_conninfo = 'host=... user=... password=...'.
+-- Where it connects, first match:
+-- 1. the foreign server amqp_autonomous (dblink_fdw) with the user mapping of this function's
+--    owner (current_user here): how it works without a superuser, under password authentication
+--    (managed PostgreSQL). PostgreSQL shows the mapping's password to that owner and superusers
+--    only (README "Managed PostgreSQL").
+-- 2. the setting amqp.autonomous_conninfo (a libpq connection string) if not empty; it must not
+--    hold a password (any role may read a setting: SHOW, pg_db_role_setting).
+-- 3. this server (the session's TCP address, or the first unix_socket_directories entry for a
+--    socket session), current_setting('port'), this database, as session_user: the remote
+--    publish gets the caller's own rights, so the open connection is worth nothing to anyone else
+--    in the session. Needs trust (or peer for the server's OS user) in pg_hba.conf, and a
+--    superuser owner (dblink lets only superusers connect without a password).
 create or replace function amqp.autonomous_publish(
     broker_id integer,
     exchange varchar,
@@ -28,6 +33,7 @@ set search_path = pg_catalog, pg_temp
 as $fn$
 declare
     c_conn constant text := 'pgamqp_autonomous';
+    c_server constant name := 'amqp_autonomous';
     v_dblink name;
     v_conninfo text;
     v_query text;
@@ -45,8 +51,10 @@ begin
             message = 'amqp.autonomous_publish: the dblink extension is not installed in this database',
             -- A schema of its own, without USAGE for PUBLIC: nobody must reach the kept connection
             -- through dblink's functions (install.sql's own attempt puts it in amqp and revokes them).
-            hint = 'a superuser runs: create schema amqp_dblink; create extension dblink with schema amqp_dblink; '
-                || '(amqp.publish does not need it)';
+            hint = 'a superuser (or the role a managed service lets create extensions) runs: create schema '
+                || 'amqp_dblink authorization ' || pg_catalog.quote_ident(current_user) || '; create extension dblink with schema amqp_dblink; '
+                || 'grant usage on foreign data wrapper dblink_fdw to ' || pg_catalog.quote_ident(current_user)
+                || '; (amqp.publish does not need it)';
     end if;
 
     -- Every argument travels as a quoted, typed literal: nothing a caller passes can change the statement.
@@ -61,7 +69,14 @@ begin
            into v_result;
         if v_result is not true then
             v_conninfo := pg_catalog.current_setting('amqp.autonomous_conninfo', true);
-            if coalesce(v_conninfo, '') = '' then
+            -- Only a server of this function's owner (or a superuser's): one that another role with USAGE
+            -- on dblink_fdw named so first could send the messages to a database of its choosing.
+            if exists (select from pg_catalog.pg_foreign_server s join pg_catalog.pg_roles r on r.oid = s.srvowner
+                        where s.srvname = c_server and (r.rolname = current_user or r.rolsuper)) then
+                -- dblink takes a foreign server's name for a connection string: options from the server,
+                -- user and password from current_user's mapping.
+                v_conninfo := c_server;
+            elsif coalesce(v_conninfo, '') = '' then
                 select pg_catalog.string_agg(o.k || '=''' || pg_catalog.replace(pg_catalog.replace(o.v,
                            E'\\', E'\\\\'), '''', E'\\''') || '''', ' ')
                   into v_conninfo
@@ -73,6 +88,14 @@ begin
                         ('dbname', pg_catalog.current_database()),
                         ('user', session_user),
                         ('application_name', 'pgamqp autonomous_publish')) as o(k, v);
+            elsif v_conninfo ~* '(^|[[:space:]?&])password[[:space:]]*=' or v_conninfo ~ '^postgres(ql)?://[^/@]*:[^/@]*@' then
+                -- Never echo it: the point is that it holds a password.
+                raise exception using errcode = '22023',
+                    message = 'amqp.autonomous_publish: amqp.autonomous_conninfo holds a password, which any role can read',
+                    hint = 'remove it (alter database/role ... reset amqp.autonomous_conninfo) and keep the password in a '
+                        || 'user mapping, which only its owner can read: create server amqp_autonomous foreign data '
+                        || 'wrapper dblink_fdw options (host ..., dbname ...); create user mapping for <owner of '
+                        || 'schema amqp> server amqp_autonomous options (user ..., password ...)';
             -- Anyone can SET a placeholder setting in their session. This function runs as its
             -- (superuser) owner, whom dblink lets connect anywhere with the server's credentials:
             -- take a value from a session that is not a superuser's only if a superuser configured
@@ -107,9 +130,14 @@ begin
                 raise exception using errcode = '08001',
                     message = 'amqp.autonomous_publish: cannot connect to this database through dblink',
                     detail = v_message || coalesce(': ' || nullif(v_detail, ''), ''),
-                    hint = 'set amqp.autonomous_conninfo (as a superuser: alter database <db> set '
-                        || 'amqp.autonomous_conninfo = ''host=... port=... user=... password=...''), or allow '
-                        || 'this connection in pg_hba.conf';
+                    hint = case when v_conninfo = c_server then
+                               'check the foreign server amqp_autonomous and the user mapping for '
+                            || current_user || ' (host, port, dbname; user, password)'
+                           else 'with password authentication, keep the password in a user mapping: create server '
+                            || 'amqp_autonomous foreign data wrapper dblink_fdw options (host ..., port ..., dbname ...); '
+                            || 'create user mapping for ' || current_user || ' server amqp_autonomous options '
+                            || '(user ..., password ...); or allow this connection in pg_hba.conf; or point '
+                            || 'amqp.autonomous_conninfo (no password in it) elsewhere' end;
             end;
         end if;
 
@@ -136,4 +164,5 @@ $fn$;
 
 comment on function amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar) is
 'Works as amqp.publish does, but the message is queued (committed) at once through dblink, whatever the '
-'calling transaction does later. Needs the dblink extension; see amqp.autonomous_conninfo. Returns true.';
+'calling transaction does later. Needs the dblink extension and, without a superuser owner, the foreign server '
+'amqp_autonomous with a user mapping for the owner. Returns true.';

@@ -2,6 +2,7 @@ package io.pgamqp.sql;
 
 import static io.pgamqp.sql.ServerErrors.assertServerError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -136,6 +137,22 @@ class AutonomousPublishPostgresTest {
                     () -> Sql.value(connection, "select amqp.autonomous_publish(1, 'ex', 'k', 'm')"));
             assertTrue(error.getHint().contains("amqp.autonomous_conninfo"), error::getHint);
         }
+    }
+
+    @Test
+    void conninfoWithAPasswordIsRefusedWithoutEchoingIt() throws SQLException {
+        int broker = db.insertBroker();
+        for (String conninfo : List.of("host=127.0.0.1 user=postgres password=s3cret-value",
+                "postgresql://postgres:s3cret-value@127.0.0.1/postgres")) {
+            try (Connection connection = db.connect()) {
+                Sql.exec(connection, "set amqp.autonomous_conninfo = '" + conninfo + "'");
+                ServerErrorMessage error = assertServerError("22023", "holds a password",
+                        () -> Sql.value(connection, "select amqp.autonomous_publish(?, 'ex', 'k', 'm')", broker));
+                assertTrue(error.getHint().contains("create user mapping"), error::getHint);
+                assertFalse(String.valueOf(error).contains("s3cret-value"), String.valueOf(error));
+            }
+        }
+        assertEquals(List.of(), bodies(broker));
     }
 
     @Test
