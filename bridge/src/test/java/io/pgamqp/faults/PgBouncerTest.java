@@ -100,7 +100,7 @@ class PgBouncerTest {
               noneOwned.incrementAndGet();
             }
             try {
-              Thread.sleep(100);
+              Thread.sleep(50);
             } catch (InterruptedException e) {
               return;
             }
@@ -108,10 +108,11 @@ class PgBouncerTest {
         }, "pgb-owner-sampler");
         sampler.setDaemon(true);
         sampler.start();
-        rig.startPublishers(2, 2_000, 20, 10);
+        // Publishers keep committing (through PgBouncer) for several seconds, through the kill and the hand-over.
+        rig.startPublishers(2, 3_000, 10, 20);
 
-        Eventually.until("the owner settled part of the backlog", Duration.ofSeconds(60),
-            () -> rig.outboxRows() < 16_000);
+        Eventually.until("the owner settled part of the backlog, sampled", Duration.ofSeconds(60),
+            () -> rig.outboxRows() < 16_000 && samples.get() >= 10);
         bridges[owner].kill();
         long killedAt = System.nanoTime();
         assertTrue(bridges[standby].awaitLog(OWNS, Duration.ofSeconds(15)),
