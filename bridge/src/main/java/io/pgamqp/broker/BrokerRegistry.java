@@ -259,7 +259,8 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
         ref.tell(command);
       }
     } catch (NumberFormatException e) {
-      getContext().getLog().warn("ignoring a notification with a payload that is not a broker_id: '{}'", payload);
+      // The listener passes on broker_ids only; this is a guard, never the payload itself.
+      getContext().getLog().warn("ignoring a notification whose payload is not a broker_id");
     }
   }
 

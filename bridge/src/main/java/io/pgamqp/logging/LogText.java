@@ -28,8 +28,17 @@ public final class LogText {
     if (text == null) {
       return "null";
     }
+    return escape(text, MAX_VALUE_CHARS);
+  }
+
+  /** {@code text} with control characters escaped as in {@link #value}, whatever its length; null stays null. */
+  public static String escape(String text) {
+    return text == null ? null : escape(text, Integer.MAX_VALUE);
+  }
+
+  private static String escape(String text, int maxChars) {
     int length = text.length();
-    int end = Math.min(length, MAX_VALUE_CHARS);
+    int end = Math.min(length, maxChars);
     StringBuilder out = null;
     for (int i = 0; i < end; i++) {
       char c = text.charAt(i);
