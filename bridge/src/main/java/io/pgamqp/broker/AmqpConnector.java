@@ -40,7 +40,7 @@ final class AmqpConnector {
         }
         return new Opened(e, provider.get());
       } catch (Exception ex) {
-        failures.add(e.describe() + ": " + describe(ex));
+        failures.add(e.describe() + ": " + ErrorText.ofConnect(ex));
       }
     }
     throw new Exception(String.join("; ", failures));
@@ -53,21 +53,5 @@ final class AmqpConnector {
       return configured;
     }
     return e.password() == null ? "guest" : e.password();
-  }
-
-  private static String describe(Throwable t) {
-    for (Throwable c = t; c != null; c = c.getCause()) {
-      if (c instanceof javax.net.ssl.SSLException) {
-        return "TLS handshake failed: " + c.getMessage();
-      }
-    }
-    String msg = t.getMessage();
-    if (t instanceof com.rabbitmq.client.AuthenticationFailureException) {
-      return "authentication failed (check username and password)";
-    }
-    if (t.getCause() instanceof com.rabbitmq.client.ShutdownSignalException s) {
-      return ConfirmingPublisher.describe(s);
-    }
-    return msg == null ? t.getClass().getSimpleName() : msg;
   }
 }

@@ -5,54 +5,44 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.DispatcherSelector;
 import akka.actor.typed.PostStop;
-import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.BehaviorBuilder;
 import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.TimerScheduler;
-import akka.stream.KillSwitches;
-import akka.stream.SharedKillSwitch;
-import akka.stream.javadsl.Flow;
-import akka.stream.javadsl.Sink;
-import com.rabbitmq.client.Connection;
+import io.pgamqp.broker.BrokerStatus.Phase;
 import io.pgamqp.config.BridgeSettings;
 import io.pgamqp.config.DatabaseSettings;
-import io.pgamqp.outbox.ExchangeDeclaration;
-import io.pgamqp.outbox.OutboxBatch;
+import io.pgamqp.metrics.BridgeMetrics;
 import io.pgamqp.outbox.OutboxOwnershipLost;
-import io.pgamqp.outbox.OutboxRow;
-import io.pgamqp.outbox.OutboxSource;
 import io.pgamqp.outbox.OutboxStore;
-import io.pgamqp.outbox.Settlement;
 import io.pgamqp.outbox.Wakeup;
+import java.io.IOException;
+import java.net.InetAddress;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicBoolean;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.function.BiFunction;
+import java.util.function.Supplier;
 
 /**
- * Owns one broker: its advisory lock (so only one bridge drains it), its AMQP connection, and the stream
- * outbox → publish with confirms → settle. Reconnects with exponential backoff and jitter, re-applying recorded
- * exchange declarations before publishing; honours {@code amqp.disconnect}; follows edits of its {@code amqp.broker}
- * rows. One broker's trouble never blocks another: each has its own supervisor, connection and stream, and every
- * blocking call runs on the blocking dispatcher.
+ * Owns one broker: its advisory lock (so only one bridge drains it), its AMQP connection ({@link BrokerLink}), and
+ * the stream outbox → publish with confirms → settle ({@link DeliveryStream}). Reconnects with exponential backoff
+ * and jitter, re-applying recorded exchange declarations before publishing; honours {@code amqp.disconnect}; follows
+ * edits of its {@code amqp.broker} rows. One broker's trouble never blocks another: each has its own supervisor,
+ * connection and stream, and every blocking call runs on the blocking dispatcher.
  *
- * <p>Phases: acquiring the lock (or standing by while another bridge holds it) → connecting → running → (backoff →
- * connecting | restarting the stream) ..., and stopping, which lets in-flight confirms finish (bounded by
- * {@code drain-timeout}) so a graceful stop neither loses nor duplicates.
+ * <p>One behaviour per state, so that what a message means in a state is read in one place:
+ * {@link #acquiring()} the lock (standing by in {@link #backingOff} while another bridge holds it) →
+ * {@link #connecting()} → {@link #running} → {@link #backingOff} → connecting | running again ..., and
+ * {@link #stopping}, which lets in-flight confirms finish (bounded by {@code drain-timeout}) so a graceful stop
+ * neither loses nor duplicates. A state that started a blocking step waits for its reply, also when told to stop.
+ * Messages a state has no use for (replies of an earlier state, a timer that raced a change) are left unhandled.
  */
-public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Command> {
-  // For blocking steps, which run off the actor's thread and so must not touch its context.
-  private static final Logger log = LoggerFactory.getLogger(BrokerSupervisor.class);
+public final class BrokerSupervisor {
   /** This process, as amqp.status shows the owner of a broker. */
   static final String OWNER = hostName() + ":" + ProcessHandle.current().pid();
 
@@ -72,19 +62,19 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
 
   private record LockTried(OwnershipLock lock, Throwable error) implements Command {}
 
-  private record Connected(Link link, Throwable error) implements Command {}
+  private record Connected(BrokerLink link, Throwable error) implements Command {}
 
   private record ChannelOpened(ConfirmingPublisher publisher, Throwable error) implements Command {}
 
-  private record StreamEnded(long generation, boolean retryNeeded, Throwable error) implements Command {}
+  private record StreamEnded(DeliveryStream stream, DeliveryStream.Ended how) implements Command {}
 
-  private record ConnectionLost(Connection connection, String reason) implements Command {}
+  private record ConnectionLost(BrokerLink link, String reason) implements Command {}
 
   private enum Retry implements Command { INSTANCE }
 
   private enum CheckOwnership implements Command { INSTANCE }
 
-  private record OwnershipChecked(boolean alive) implements Command {}
+  private record OwnershipChecked(OwnershipLock lock, boolean alive) implements Command {}
 
   private enum DrainTimeout implements Command { INSTANCE }
 
@@ -94,444 +84,244 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
       BridgeSettings settings,
       OutboxStore store,
       BrokerCatalog catalog,
-      io.pgamqp.metrics.BridgeMetrics metrics) {}
+      BridgeMetrics metrics) {}
 
-  /** A live connection and what it was made from. */
-  private record Link(BrokerCatalog.BrokerConfig config, AmqpConnector.Opened opened) {}
-
-  private enum Phase { ACQUIRING, STANDBY, CONNECTING, RUNNING, BACKOFF, STOPPING }
-
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
   private final int brokerId;
   private final Deps deps;
   private final BridgeSettings settings;
-  private final TimerScheduler<Command> timers;
+  private final BridgeMetrics metrics;
+  private final ActorRef<BrokerStatus> statusListener;
   private final Executor blocking;
   private final Backoff backoff;
   private final Wakeup wakeup = new Wakeup();
-  // amqp.broker_state.on_unroutable = 'drop', as last read: written here, read by the running stream's settle stage,
-  // so an edit takes effect at the next refresh of the rows instead of only after a reconnect.
-  private final AtomicBoolean dropUnroutable = new AtomicBoolean();
 
-  private Phase phase = Phase.ACQUIRING;
+  // What this broker has, across states; only the actor's thread touches these.
   private OwnershipLock lock;
-  private Link link;
-  private ConfirmingPublisher publisher;
-  private ConfirmingPublisher.FlowControl flow = new ConfirmingPublisher.FlowControl();
-  private SharedKillSwitch killSwitch;
-  private long generation;
-  private long streamStartedNanos;
+  private BrokerLink link;
   private int failures;
-  private boolean busy; // a blocking step is under way; its reply must be handled before stopping
-  private boolean reconnectRequested;
-  private boolean standbyLogged;
-  private ActorRef<Done> stopReplyTo;
-  private final ActorRef<BrokerStatus> statusListener;
-  private final io.pgamqp.metrics.BridgeMetrics metrics;
-  private String lastError;
-  private java.time.Instant phaseSince = java.time.Instant.now();
+  private long runs;
+  private boolean dropUnroutable; // on_unroutable = 'drop', as last read; the running stream has its own copy
   private boolean connectedOnce;
   private boolean lostReported; // the current connection's loss was logged
+  private boolean standbyLogged;
+  // What the status listener is told.
+  private Phase phase = Phase.STANDBY;
+  private Instant phaseSince = Instant.now();
+  private String lastError;
 
   /** {@code statusListener} is told every change of phase, ownership, connection or last error. */
   public static Behavior<Command> create(int brokerId, Deps deps, ActorRef<BrokerStatus> statusListener) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(
-        timers -> new BrokerSupervisor(ctx, timers, brokerId, deps, statusListener)));
+        timers -> new BrokerSupervisor(ctx, timers, brokerId, deps, statusListener).acquire()));
   }
 
   private BrokerSupervisor(ActorContext<Command> ctx, TimerScheduler<Command> timers, int brokerId, Deps deps,
       ActorRef<BrokerStatus> statusListener) {
-    super(ctx);
+    this.ctx = ctx;
+    this.timers = timers;
     this.brokerId = brokerId;
     this.deps = deps;
-    this.statusListener = statusListener;
-    this.metrics = deps.metrics();
     this.settings = deps.settings();
-    this.timers = timers;
+    this.metrics = deps.metrics();
+    this.statusListener = statusListener;
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("pgamqp-blocking-dispatcher"));
     this.backoff = new Backoff(settings.backoffMin(), settings.backoffMax(), settings.backoffJitter());
-    acquire();
   }
 
-  @Override
-  public Receive<Command> createReceive() {
-    return newReceiveBuilder()
+  // ---- acquiring the lock
+
+  private Behavior<Command> acquire() {
+    enter(Phase.STANDBY);
+    runBlocking(() -> OwnershipLock.tryAcquire(deps.database(), brokerId), LockTried::new);
+    return acquiring();
+  }
+
+  /** Waiting for the lock attempt. */
+  private Behavior<Command> acquiring() {
+    return receive(null)
         .onMessage(LockTried.class, this::onLockTried)
-        .onMessage(Connected.class, this::onConnected)
-        .onMessage(ChannelOpened.class, this::onChannelOpened)
-        .onMessage(StreamEnded.class, this::onStreamEnded)
-        .onMessage(ConnectionLost.class, this::onConnectionLost)
-        .onMessageEquals(Retry.INSTANCE, this::onRetry)
-        .onMessageEquals(CheckOwnership.INSTANCE, this::onCheckOwnership)
-        .onMessage(OwnershipChecked.class, this::onOwnershipChecked)
-        .onMessageEquals(DrainTimeout.INSTANCE, this::onDrainTimeout)
-        .onMessage(Configure.class, this::onConfigure)
-        .onMessageEquals(Wake.INSTANCE, () -> {
-          wakeup.signal();
-          return this;
-        })
-        .onMessageEquals(Disconnect.INSTANCE, this::onDisconnect)
-        .onMessage(Stop.class, this::onStop)
-        .onSignal(PostStop.class, s -> {
-          releaseAll();
-          return this;
-        })
+        .onMessage(Configure.class, m -> onConfigure(m, null, Behaviors::same))
+        .onMessageEquals(Disconnect.INSTANCE, () -> onDisconnect(Behaviors::same))
+        .onMessage(Stop.class, m -> stop(null, m.replyTo()))
         .build();
   }
 
-  // ---- ownership
-
-  private void acquire() {
-    enter(Phase.ACQUIRING);
-    runBlocking(() -> OwnershipLock.tryAcquire(deps.database(), brokerId), LockTried::new);
-  }
-
   private Behavior<Command> onLockTried(LockTried m) {
-    busy = false;
-    if (stopReplyTo != null) {
-      if (m.lock() != null) {
-        m.lock().close();
-      }
-      return finishStop();
-    }
     if (m.error() != null) {
-      failures++;
-      Duration pause = backoff.next(failures);
-      getContext().getLog().warn("broker {}: cannot reach the database to take ownership, retrying in {} ms: {}",
-          brokerId, pause.toMillis(), message(m.error()));
-      lastError = "cannot reach the database: " + message(m.error());
-      enter(Phase.BACKOFF);
-      timers.startSingleTimer(Retry.INSTANCE, pause);
-      return this;
+      Duration pause = nextPause();
+      ctx.getLog().warn("broker {}: cannot reach the database to take ownership, retrying in {} ms: {}",
+          brokerId, pause.toMillis(), ErrorText.of(m.error()));
+      lastError = "cannot reach the database: " + ErrorText.of(m.error());
+      return backOff(pause, Phase.BACKOFF);
     }
     if (m.lock() == null) {
       if (!standbyLogged) {
-        getContext().getLog().info("broker {}: another bridge drains it; standing by to take over", brokerId);
+        ctx.getLog().info("broker {}: another bridge drains it; standing by to take over", brokerId);
         standbyLogged = true;
       }
-      enter(Phase.STANDBY);
-      timers.startSingleTimer(Retry.INSTANCE, settings.ownershipCheck());
-      return this;
+      return backOff(settings.ownershipCheck(), Phase.STANDBY);
     }
     lock = m.lock();
     standbyLogged = false;
     connectedOnce = false;
     metrics.owned(brokerId, true);
     deps.store().recordOwnership(brokerId, OWNER, true);
-    getContext().getLog().info("broker {}: this bridge owns it now (advisory lock held by session {})",
-        brokerId, lock.pid());
+    ctx.getLog().info("broker {}: this bridge owns it now (advisory lock held by session {})", brokerId, lock.pid());
     timers.startTimerWithFixedDelay(CheckOwnership.INSTANCE, settings.ownershipCheck());
-    connect();
-    return this;
+    return connect();
   }
 
-  private Behavior<Command> onCheckOwnership() {
-    if (lock == null || busy) {
-      return this;
-    }
-    OwnershipLock l = lock;
-    ActorRef<Command> self = getContext().getSelf();
-    CompletableFuture.supplyAsync(l::isAlive, blocking).thenAccept(alive -> self.tell(new OwnershipChecked(alive)));
-    return this;
-  }
+  // ---- connecting
 
-  private Behavior<Command> onOwnershipChecked(OwnershipChecked m) {
-    if (m.alive() || lock == null) {
-      return this;
-    }
-    getContext().getLog().error("broker {}: lost the database session holding its lock; stopped draining", brokerId);
-    timers.cancel(CheckOwnership.INSTANCE);
-    lock.close();
-    lock = null;
-    metrics.owned(brokerId, false);
-    lastError = "lost the database session holding the broker's lock";
-    reportStatus();
-    if (killSwitch != null) {
-      killSwitch.abort(new OutboxOwnershipLost(brokerId));
-    } else if (!busy && phase != Phase.STOPPING) {
-      closeLink();
-      enter(Phase.BACKOFF);
-      timers.startSingleTimer(Retry.INSTANCE, backoff.next(++failures));
-    }
-    return this;
-  }
-
-  // ---- connection
-
-  private void connect() {
+  private Behavior<Command> connect() {
     if (connectedOnce) {
       metrics.reconnect(brokerId);
     }
     enter(Phase.CONNECTING);
-    runBlocking(this::openLink, Connected::new);
+    runBlocking(() -> BrokerLink.open(brokerId, deps), Connected::new);
+    return connecting();
   }
 
-  /** Blocking: fresh rows, a connection, declarations applied, the wake-up request withdrawn. */
-  private Link openLink() throws Exception {
-    BrokerCatalog.BrokerConfig config = deps.catalog().brokers().toCompletableFuture().join().get(brokerId);
-    if (config == null) {
-      throw new IllegalStateException("broker " + brokerId + " has no rows in amqp.broker");
-    }
-    AmqpConnector.Opened opened = AmqpConnector.connect(config.endpoints(), settings);
-    try {
-      Map<String, ExchangeDeclaration> all = deps.catalog().declarations(brokerId, null).toCompletableFuture().join();
-      List<Settlement.Declaration> outcomes = new ArrayList<>();
-      for (ExchangeDeclaration d : all.values()) {
-        String error = ExchangeDeclarer.declare(opened.connection(), d);
-        outcomes.add(new Settlement.Declaration(d.exchange(), error));
-        if (error != null) {
-          log.warn("broker {}: declaring exchange '{}' failed: {}", brokerId, d.exchange(), error);
-        }
-      }
-      if (!outcomes.isEmpty()) {
-        deps.store().settle(brokerId, new Settlement(List.of(), List.of(), List.of(), outcomes, false))
-            .toCompletableFuture().join();
-      }
-      deps.store().clearWaiting(brokerId).toCompletableFuture().join();
-      return new Link(config, opened);
-    } catch (Exception | Error e) {
-      closeQuietly(opened.connection());
-      throw e;
-    }
+  private Behavior<Command> openChannel() {
+    enter(Phase.CONNECTING);
+    BrokerLink l = link;
+    runBlocking(() -> l.openPublisher(settings.confirmTimeout()), ChannelOpened::new);
+    return connecting();
+  }
+
+  /** Waiting for the connection (rows read, declarations applied) or for the publishing channel. */
+  private Behavior<Command> connecting() {
+    return receive(null)
+        .onMessage(Connected.class, this::onConnected)
+        .onMessage(ChannelOpened.class, this::onChannelOpened)
+        .onMessage(ConnectionLost.class, m -> onConnectionLost(m, null))
+        .onMessage(OwnershipChecked.class, m -> {
+          checkedOwnership(m); // if lost, the step's reply finds no lock and gives the broker up
+          return Behaviors.same();
+        })
+        .onMessage(Configure.class, m -> onConfigure(m, null, Behaviors::same))
+        .onMessageEquals(Disconnect.INSTANCE, () -> onDisconnect(Behaviors::same))
+        .onMessage(Stop.class, m -> stop(null, m.replyTo()))
+        .build();
   }
 
   private Behavior<Command> onConnected(Connected m) {
-    busy = false;
     if (m.error() != null) {
-      if (stopReplyTo != null) {
-        return finishStop();
-      }
-      failures++;
-      Duration pause = backoff.next(failures);
-      getContext().getLog().warn("broker {}: cannot connect, reconnecting in {} ms because: {}",
-          brokerId, pause.toMillis(), message(m.error()));
-      failed("cannot connect: " + message(m.error()));
-      enter(Phase.BACKOFF);
-      timers.startSingleTimer(Retry.INSTANCE, pause);
-      return this;
+      Duration pause = nextPause();
+      ctx.getLog().warn("broker {}: cannot connect, reconnecting in {} ms because: {}",
+          brokerId, pause.toMillis(), ErrorText.of(m.error()));
+      failed("cannot connect: " + ErrorText.of(m.error()));
+      return backOff(pause, Phase.BACKOFF);
     }
-    link = m.link();
+    BrokerLink l = m.link();
+    link = l;
     lostReported = false;
-    dropUnroutable.set(link.config().dropUnroutable());
-    Connection c = link.opened().connection();
-    ActorRef<Command> self = getContext().getSelf();
-    c.addShutdownListener(cause -> {
-      if (!cause.isInitiatedByApplication()) {
-        self.tell(new ConnectionLost(c, ConfirmingPublisher.describe(cause)));
-      }
-    });
-    // RabbitMQ flow control (memory or disk alarm): the broker stops reading from the connection until unblocked.
-    // Nothing is lost; the publisher's confirm-timeout clock stops meanwhile, so the pause causes no retries.
-    ConfirmingPublisher.FlowControl fc = new ConfirmingPublisher.FlowControl();
-    flow = fc;
-    String endpoint = link.opened().endpoint().describe();
-    c.addBlockedListener(
-        reason -> {
-          fc.blocked(reason);
-          log.warn("broker {}: RabbitMQ blocked publishing: {}; waiting", brokerId, reason);
-        },
-        () -> {
-          fc.unblocked();
-          log.info("broker {}: RabbitMQ unblocked publishing on {}", brokerId, endpoint);
-        });
-    getContext().getLog().info("broker {}: connected to {}", brokerId, link.opened().endpoint().describe());
+    dropUnroutable = l.config().dropUnroutable();
+    ActorRef<Command> self = ctx.getSelf();
+    l.onLoss(reason -> self.tell(new ConnectionLost(l, reason)));
+    ctx.getLog().info("broker {}: connected to {}", brokerId, l.endpoint());
     connectedOnce = true;
     lastError = null;
     metrics.connectionState(brokerId, true);
-    deps.store().recordConnection(brokerId, OWNER,
-        link.opened().endpoint().host() + ":" + link.opened().endpoint().port());
-    reportStatus();
-    if (stopReplyTo != null || lock == null) {
-      return stopping();
+    deps.store().recordConnection(brokerId, OWNER, l.hostPort());
+    if (lock == null) {
+      return reacquire();
     }
-    openChannel();
-    return this;
-  }
-
-  private Behavior<Command> onConnectionLost(ConnectionLost m) {
-    if (link == null || link.opened().connection() != m.connection()) {
-      return this; // an old connection
-    }
-    reportLostConnection(m.reason());
-    if (killSwitch != null) {
-      killSwitch.abort(new IllegalStateException("connection lost: " + m.reason()));
-    }
-    return this;
-  }
-
-  /** Logs and records the loss of the current connection, once per connection. */
-  private void reportLostConnection(String reason) {
-    if (lostReported) {
-      return;
-    }
-    lostReported = true;
-    getContext().getLog().warn("broker {}: lost connection to {}: {}",
-        brokerId, link.opened().endpoint().describe(), reason);
-    failed("lost connection to " + link.opened().endpoint().describe() + ": " + reason);
-    metrics.connectionState(brokerId, false);
-  }
-
-  // ---- stream
-
-  private void openChannel() {
-    enter(Phase.CONNECTING);
-    Connection c = link.opened().connection();
-    ConfirmingPublisher.FlowControl fc = flow;
-    runBlocking(() -> ConfirmingPublisher.open(c, settings.confirmTimeout(), fc), ChannelOpened::new);
+    return openChannel();
   }
 
   private Behavior<Command> onChannelOpened(ChannelOpened m) {
-    busy = false;
     if (m.error() != null) {
-      if (stopReplyTo != null) {
-        return finishStop();
-      }
-      return afterFailure("cannot open a channel: " + message(m.error()));
+      return afterFailure("cannot open a channel: " + ErrorText.of(m.error()));
     }
-    publisher = m.publisher();
-    if (stopReplyTo != null || lock == null) {
-      closePublisher();
-      return stopReplyTo != null ? finishStop() : reacquire();
-    }
-    startStream();
-    return this;
-  }
-
-  private void startStream() {
-    enter(Phase.RUNNING);
-    long gen = ++generation;
-    streamStartedNanos = System.nanoTime();
-    SharedKillSwitch ks = KillSwitches.shared("broker-" + brokerId + "-" + gen);
-    killSwitch = ks;
-    ConfirmingPublisher pub = publisher;
-    AtomicBoolean drop = dropUnroutable;
-    OutboxStore store = deps.store();
-    OutboxSource.InFlight inFlight = new OutboxSource.InFlight();
-    // basicPublish may block on the socket: this stage runs on the AMQP dispatcher, in an island of its own (a
-    // dispatcher attribute only takes effect at an async boundary) whose input buffer of one batch keeps the number
-    // of claimed-but-unsettled rows close to batches-in-flight x batch-size.
-    Flow<Declared, ConfirmingPublisher.Published, akka.NotUsed> publish = Flow.<Declared>create()
-        .mapAsync(settings.batchesInFlight(), b -> {
-          long t0 = System.nanoTime();
-          return pub.publish(b.batch(), b.declarations()).thenApply(p -> {
-            metrics.confirmLatency(brokerId, System.nanoTime() - t0);
-            return p;
-          });
-        })
-        .async("pgamqp-amqp-dispatcher", 1);
-    ActorRef<Command> self = getContext().getSelf();
-    CompletionStage<Boolean> done = OutboxSource.create(store, brokerId, lock.pid(), settings, wakeup, inFlight)
-        .via(ks.flow())
-        .mapAsync(1, this::withDeclarations)
-        .via(publish)
-        .mapAsync(1, p -> {
-          Settlement s = Settlements.from(brokerId, p, settings.maxAttempts(), drop.get());
-          BatchMetrics.record(metrics, brokerId, p, s);
-          return store.settle(brokerId, s).thenApply(x -> {
-            inFlight.settled(p.batch().size());
-            if (s.retryNeeded()) {
-              ks.shutdown(); // stop claiming; what is in flight settles, then the stream restarts in order
-            }
-            return s.retryNeeded();
-          });
-        })
-        .runWith(Sink.fold(false, (acc, r) -> acc || r), getContext().getSystem());
-    done.whenComplete((retry, error) ->
-        self.tell(new StreamEnded(gen, retry != null && retry, unwrap(error))));
-  }
-
-  private record Declared(OutboxBatch batch, Map<String, ExchangeDeclaration> declarations) {}
-
-  private CompletionStage<Declared> withDeclarations(OutboxBatch batch) {
-    Set<String> names = null;
-    for (OutboxRow r : batch.rows()) {
-      if (r.isDeclaration()) {
-        if (names == null) {
-          names = new TreeSet<>();
-        }
-        names.add(r.exchange());
-      }
-    }
-    if (names == null) {
-      return CompletableFuture.completedFuture(new Declared(batch, Map.of()));
-    }
-    return deps.catalog().declarations(brokerId, names).thenApply(d -> new Declared(batch, d));
-  }
-
-  private Behavior<Command> onStreamEnded(StreamEnded m) {
-    if (m.generation() != generation) {
-      return this;
-    }
-    killSwitch = null;
-    timers.cancel(DrainTimeout.INSTANCE);
-    closePublisher();
-    if (stopReplyTo != null) {
-      return finishStop();
-    }
-    if (m.error() instanceof OutboxOwnershipLost || lock == null) {
-      getContext().getLog().warn("broker {}: no longer the owner; standing by", brokerId);
+    if (lock == null) {
+      BrokerLink.closeOff(blocking, m.publisher()::close);
       return reacquire();
     }
-    boolean ranLong = System.nanoTime() - streamStartedNanos > settings.backoffMax().toNanos();
-    if (ranLong) {
+    return run(m.publisher());
+  }
+
+  // ---- running
+
+  private Behavior<Command> run(ConfirmingPublisher publisher) {
+    DeliveryStream s = DeliveryStream.start(brokerId, ++runs, deps, lock.pid(), wakeup, publisher, dropUnroutable,
+        ctx.getSystem());
+    ctx.pipeToSelf(s.ended(), (how, error) -> new StreamEnded(s, how));
+    enter(Phase.RUNNING);
+    return running(s, false);
+  }
+
+  /** The stream {@code s} delivers; {@code reconnecting}: it is finishing so that the broker reconnects. */
+  private Behavior<Command> running(DeliveryStream s, boolean reconnecting) {
+    return receive(s)
+        .onMessage(StreamEnded.class, m -> m.stream() == s, m -> afterRun(s, m.how(), reconnecting))
+        .onMessage(ConnectionLost.class, m -> onConnectionLost(m, s))
+        .onMessageEquals(CheckOwnership.INSTANCE, this::checkOwnership)
+        .onMessage(OwnershipChecked.class, m -> {
+          if (checkedOwnership(m)) {
+            s.abort(new OutboxOwnershipLost(brokerId));
+          }
+          return Behaviors.same();
+        })
+        .onMessage(Configure.class, m -> onConfigure(m, s, () -> finishToReconnect(s, reconnecting)))
+        .onMessageEquals(Disconnect.INSTANCE, () -> onDisconnect(() -> finishToReconnect(s, reconnecting)))
+        .onMessageEquals(DrainTimeout.INSTANCE, () -> abortDrain(s))
+        .onMessage(Stop.class, m -> stop(s, m.replyTo()))
+        .build();
+  }
+
+  private Behavior<Command> finishToReconnect(DeliveryStream s, boolean reconnecting) {
+    if (reconnecting) {
+      return Behaviors.same();
+    }
+    s.finish(); // let in-flight confirms finish, then reconnect
+    timers.startSingleTimer(DrainTimeout.INSTANCE, settings.drainTimeout());
+    return running(s, true);
+  }
+
+  private Behavior<Command> afterRun(DeliveryStream s, DeliveryStream.Ended how, boolean reconnecting) {
+    timers.cancel(DrainTimeout.INSTANCE);
+    s.closePublisher(blocking);
+    if (how.error() instanceof OutboxOwnershipLost || lock == null) {
+      ctx.getLog().warn("broker {}: no longer the owner; standing by", brokerId);
+      return reacquire();
+    }
+    if (s.ranLongerThan(settings.backoffMax())) {
       failures = 0;
     }
-    if (reconnectRequested) {
-      reconnectRequested = false;
+    if (reconnecting) {
       failures = 0;
       closeLink();
-      connect();
-      return this;
+      return connect();
     }
-    if (m.error() != null) {
-      return afterFailure("stream failed: " + message(m.error()));
+    if (how.error() != null) {
+      return afterFailure("stream failed: " + ErrorText.of(how.error()));
     }
-    if (m.retryNeeded()) {
-      failures++;
-      Duration pause = backoff.next(failures);
-      getContext().getLog().info("broker {}: resending unconfirmed messages in order in {} ms", brokerId,
-          pause.toMillis());
-      enter(Phase.BACKOFF);
-      timers.startSingleTimer(Retry.INSTANCE, pause);
-      return this;
+    if (how.retryNeeded()) {
+      Duration pause = nextPause();
+      ctx.getLog().info("broker {}: resending unconfirmed messages in order in {} ms", brokerId, pause.toMillis());
+      return backOff(pause, Phase.BACKOFF);
     }
     return afterFailure("stream completed unexpectedly");
   }
 
+  // ---- backing off (or standing by)
+
   private Behavior<Command> afterFailure(String why) {
-    failures++;
-    Duration pause = backoff.next(failures);
-    boolean connectionOk = link != null && link.opened().connection().isOpen();
-    getContext().getLog().warn("broker {}: {}; {} in {} ms", brokerId, why,
-        connectionOk ? "restarting" : "reconnecting", pause.toMillis());
+    Duration pause = nextPause();
+    boolean connectionOk = link != null && link.isOpen();
+    ctx.getLog().warn("broker {}: {}; {} in {} ms", brokerId, why, connectionOk ? "restarting" : "reconnecting",
+        pause.toMillis());
     failed(why);
     if (!connectionOk) {
       closeLink();
     }
-    enter(Phase.BACKOFF);
-    timers.startSingleTimer(Retry.INSTANCE, pause);
-    return this;
+    return backOff(pause, Phase.BACKOFF);
   }
 
-  private Behavior<Command> onRetry() {
-    if (busy || phase == Phase.STOPPING) {
-      return this;
-    }
-    if (lock == null) {
-      acquire();
-    } else if (link == null || !link.opened().connection().isOpen()) {
-      if (link != null) {
-        // The stream's retry may have won the race against the ConnectionLost message: say why we reconnect.
-        com.rabbitmq.client.ShutdownSignalException why = link.opened().connection().getCloseReason();
-        reportLostConnection(why == null ? "closed" : ConfirmingPublisher.describe(why));
-      }
-      closeLink();
-      connect();
-    } else {
-      openChannel();
-    }
-    return this;
-  }
-
+  /** Gives the broker up for now (the lock is gone or lost): stand by, then try the lock again. */
   private Behavior<Command> reacquire() {
     timers.cancel(CheckOwnership.INSTANCE);
     closeLink();
@@ -541,95 +331,249 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
       lock = null;
     }
     metrics.owned(brokerId, false);
-    enter(Phase.BACKOFF);
-    timers.startSingleTimer(Retry.INSTANCE, settings.ownershipCheck());
-    return this;
+    return backOff(settings.ownershipCheck(), Phase.BACKOFF);
   }
 
-  // ---- requests from SQL users
+  private Duration nextPause() {
+    return backoff.next(++failures);
+  }
 
-  private Behavior<Command> onConfigure(Configure m) {
-    if (link != null && !link.config().endpoints().equals(m.config().endpoints())) {
-      getContext().getLog().info("broker {}: its amqp.broker rows changed; reconnecting", brokerId);
-      return requestReconnect();
+  /** The one place that schedules the next attempt. */
+  private Behavior<Command> backOff(Duration pause, Phase shown) {
+    timers.startSingleTimer(Retry.INSTANCE, pause);
+    enter(shown);
+    return backingOff(shown);
+  }
+
+  /** Waiting for {@link Retry}; {@code shown} is {@link Phase#STANDBY} while another bridge holds the lock. */
+  private Behavior<Command> backingOff(Phase shown) {
+    Supplier<Behavior<Command>> reconnect = () -> shown == Phase.BACKOFF ? retryNow() : Behaviors.same();
+    return receive(null)
+        .onMessageEquals(Retry.INSTANCE, this::retry)
+        .onMessage(ConnectionLost.class, m -> onConnectionLost(m, null))
+        .onMessageEquals(CheckOwnership.INSTANCE, this::checkOwnership)
+        .onMessage(OwnershipChecked.class, m -> {
+          if (checkedOwnership(m)) {
+            closeLink();
+            return backOff(nextPause(), Phase.BACKOFF);
+          }
+          return Behaviors.same();
+        })
+        .onMessage(Configure.class, m -> onConfigure(m, null, reconnect))
+        .onMessageEquals(Disconnect.INSTANCE, () -> onDisconnect(reconnect))
+        .onMessage(Stop.class, m -> stopNow(m.replyTo()))
+        .build();
+  }
+
+  private Behavior<Command> retryNow() {
+    timers.cancel(Retry.INSTANCE);
+    failures = 0;
+    return retry();
+  }
+
+  private Behavior<Command> retry() {
+    if (lock == null) {
+      return acquire();
     }
-    if (link != null && dropUnroutable.getAndSet(m.config().dropUnroutable()) != m.config().dropUnroutable()) {
-      getContext().getLog().info("broker {}: on_unroutable is now '{}'", brokerId,
-          m.config().dropUnroutable() ? "drop" : "dead_letter");
-    }
-    return this;
-  }
-
-  private Behavior<Command> onDisconnect() {
-    getContext().getLog().info("broker {}: amqp.disconnect requested; reconnecting with the current amqp.broker rows",
-        brokerId);
-    return requestReconnect();
-  }
-
-  private Behavior<Command> requestReconnect() {
-    if (phase == Phase.RUNNING && killSwitch != null) {
-      if (!reconnectRequested) {
-        reconnectRequested = true;
-        killSwitch.shutdown(); // let in-flight confirms finish, then reconnect
-        timers.startSingleTimer(DrainTimeout.INSTANCE, settings.drainTimeout());
+    if (link == null || !link.isOpen()) {
+      if (link != null) {
+        // The stream's retry may have won the race against the ConnectionLost message: say why we reconnect.
+        reportLostConnection(link.closeReason());
       }
-    } else if (phase == Phase.BACKOFF) {
-      timers.cancel(Retry.INSTANCE);
-      failures = 0;
-      onRetry();
+      closeLink();
+      return connect();
     }
-    return this;
+    return openChannel();
   }
 
-  private Behavior<Command> onDrainTimeout() {
-    if (killSwitch != null) {
-      getContext().getLog().warn("broker {}: in-flight confirms did not finish within {} ms; abandoning them"
-          + " (they stay in the outbox and are sent again)", brokerId, settings.drainTimeout().toMillis());
-      killSwitch.abort(new IllegalStateException("drain timeout"));
+  // ---- stopping
+
+  /**
+   * Stops once {@code s} (when running) has settled what is in flight, within drain-timeout, or (null) once the
+   * blocking step under way has replied.
+   */
+  private Behavior<Command> stop(DeliveryStream s, ActorRef<Done> replyTo) {
+    beginStop();
+    if (s != null) {
+      s.finish();
+      timers.startSingleTimer(DrainTimeout.INSTANCE, settings.drainTimeout());
     }
-    return this;
+    return stopping(s, List.of(replyTo));
   }
 
-  private Behavior<Command> onStop(Stop m) {
-    stopReplyTo = m.replyTo();
-    return stopping();
+  /** Stops at once: nothing is under way. */
+  private Behavior<Command> stopNow(ActorRef<Done> replyTo) {
+    beginStop();
+    return finishStop(List.of(replyTo));
   }
 
-  private Behavior<Command> stopping() {
+  private void beginStop() {
     enter(Phase.STOPPING);
     timers.cancel(Retry.INSTANCE);
     timers.cancel(CheckOwnership.INSTANCE);
-    if (killSwitch != null) {
-      killSwitch.shutdown();
-      timers.startSingleTimer(DrainTimeout.INSTANCE, settings.drainTimeout());
-      return this;
-    }
-    if (busy) {
-      return this; // finish when the blocking step reports back
-    }
-    return finishStop();
   }
 
-  private Behavior<Command> finishStop() {
+  /**
+   * Waiting for the stream {@code s} to settle what is in flight, or (null) for the reply of the blocking step under
+   * way, whose lock, connection or channel is then released. {@code replyTo}: who is told when stopped.
+   */
+  private Behavior<Command> stopping(DeliveryStream s, List<ActorRef<Done>> replyTo) {
+    return receive(s)
+        .onMessage(LockTried.class, m -> {
+          if (m.lock() != null) {
+            m.lock().close();
+          }
+          return finishStop(replyTo);
+        })
+        .onMessage(Connected.class, m -> {
+          if (m.link() != null) {
+            m.link().closeNow();
+          }
+          return finishStop(replyTo);
+        })
+        .onMessage(ChannelOpened.class, m -> {
+          if (m.publisher() != null) {
+            m.publisher().close();
+          }
+          return finishStop(replyTo);
+        })
+        .onMessage(StreamEnded.class, m -> m.stream() == s, m -> {
+          timers.cancel(DrainTimeout.INSTANCE);
+          s.closePublisherNow();
+          return finishStop(replyTo);
+        })
+        .onMessageEquals(DrainTimeout.INSTANCE, () -> abortDrain(s))
+        .onMessage(ConnectionLost.class, m -> onConnectionLost(m, s))
+        .onMessage(OwnershipChecked.class, m -> {
+          if (checkedOwnership(m) && s != null) {
+            s.abort(new OutboxOwnershipLost(brokerId));
+          }
+          return Behaviors.same();
+        })
+        .onMessage(Stop.class, m -> {
+          List<ActorRef<Done>> all = new ArrayList<>(replyTo);
+          all.add(m.replyTo());
+          return stopping(s, List.copyOf(all));
+        })
+        .build();
+  }
+
+  private Behavior<Command> abortDrain(DeliveryStream s) {
+    if (s != null) {
+      ctx.getLog().warn("broker {}: in-flight confirms did not finish within {} ms; abandoning them"
+          + " (they stay in the outbox and are sent again)", brokerId, settings.drainTimeout().toMillis());
+      s.abort(new IllegalStateException("drain timeout"));
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> finishStop(List<ActorRef<Done>> replyTo) {
     if (lock != null) {
       deps.store().recordOwnership(brokerId, OWNER, false);
     }
     releaseAll();
     metrics.owned(brokerId, false);
     metrics.connectionState(brokerId, false);
-    if (stopReplyTo != null) {
-      stopReplyTo.tell(Done.getInstance());
-    }
-    getContext().getLog().info("broker {}: stopped", brokerId);
+    replyTo.forEach(r -> r.tell(Done.getInstance()));
+    ctx.getLog().info("broker {}: stopped", brokerId);
     return Behaviors.stopped();
   }
 
-  // ---- status and metrics
+  // ---- what every state shares
+
+  /** A state's handlers start here; {@code s}, the stream it runs if any, is aborted should the actor stop. */
+  private BehaviorBuilder<Command> receive(DeliveryStream s) {
+    return Behaviors.receive(Command.class)
+        .onMessageEquals(Wake.INSTANCE, () -> {
+          wakeup.signal();
+          return Behaviors.same();
+        })
+        .onSignal(PostStop.class, signal -> {
+          if (s != null) {
+            s.abort(new IllegalStateException("supervisor stopped"));
+            s.closePublisherNow();
+          }
+          releaseAll();
+          return Behaviors.same();
+        });
+  }
+
+  /** Follows an edit of the rows: new endpoints mean {@code reconnect}; on_unroutable applies to {@code s} at once. */
+  private Behavior<Command> onConfigure(Configure m, DeliveryStream s, Supplier<Behavior<Command>> reconnect) {
+    if (link == null) {
+      return Behaviors.same();
+    }
+    if (!link.config().endpoints().equals(m.config().endpoints())) {
+      ctx.getLog().info("broker {}: its amqp.broker rows changed; reconnecting", brokerId);
+      return reconnect.get();
+    }
+    boolean drop = m.config().dropUnroutable();
+    if (drop != dropUnroutable) {
+      dropUnroutable = drop;
+      if (s != null) {
+        s.dropUnroutable(drop);
+      }
+      ctx.getLog().info("broker {}: on_unroutable is now '{}'", brokerId, drop ? "drop" : "dead_letter");
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onDisconnect(Supplier<Behavior<Command>> reconnect) {
+    ctx.getLog().info("broker {}: amqp.disconnect requested; reconnecting with the current amqp.broker rows",
+        brokerId);
+    return reconnect.get();
+  }
+
+  private Behavior<Command> checkOwnership() {
+    OwnershipLock l = lock;
+    if (l != null) {
+      ctx.pipeToSelf(CompletableFuture.supplyAsync(l::isAlive, blocking),
+          (alive, error) -> new OwnershipChecked(l, alive == null || alive));
+    }
+    return Behaviors.same();
+  }
+
+  /** Returns true when {@code m} says the lock held now is lost; then gives it up and says so. */
+  private boolean checkedOwnership(OwnershipChecked m) {
+    if (m.alive() || m.lock() != lock) {
+      return false;
+    }
+    ctx.getLog().error("broker {}: lost the database session holding its lock; stopped draining", brokerId);
+    timers.cancel(CheckOwnership.INSTANCE);
+    lock.close();
+    lock = null;
+    metrics.owned(brokerId, false);
+    lastError = "lost the database session holding the broker's lock";
+    reportStatus();
+    return true;
+  }
+
+  /** The current connection (not an earlier one) was lost: say so, and end {@code s}, the stream on it, if any. */
+  private Behavior<Command> onConnectionLost(ConnectionLost m, DeliveryStream s) {
+    if (m.link() == link) {
+      reportLostConnection(m.reason());
+      if (s != null) {
+        s.abort(new IllegalStateException("connection lost: " + m.reason()));
+      }
+    }
+    return Behaviors.same();
+  }
+
+  /** Logs and records the loss of the current connection, once per connection. */
+  private void reportLostConnection(String reason) {
+    if (lostReported) {
+      return;
+    }
+    lostReported = true;
+    ctx.getLog().warn("broker {}: lost connection to {}: {}", brokerId, link.endpoint(), reason);
+    failed("lost connection to " + link.endpoint() + ": " + reason);
+    metrics.connectionState(brokerId, false);
+  }
 
   private void enter(Phase next) {
     if (next != phase) {
       phase = next;
-      phaseSince = java.time.Instant.now();
+      phaseSince = Instant.now();
     }
     reportStatus();
   }
@@ -643,94 +587,31 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
   }
 
   private void reportStatus() {
-    String p = switch (phase) {
-      case ACQUIRING, STANDBY -> BrokerStatus.STANDBY;
-      case CONNECTING -> BrokerStatus.CONNECTING;
-      case RUNNING -> BrokerStatus.RUNNING;
-      case BACKOFF -> BrokerStatus.BACKOFF;
-      case STOPPING -> BrokerStatus.STOPPING;
-    };
-    String to = link == null ? null : link.opened().endpoint().host() + ":" + link.opened().endpoint().port();
-    statusListener.tell(new BrokerStatus(brokerId, p, lock != null, to, lastError, phaseSince));
+    statusListener.tell(new BrokerStatus(brokerId, phase, lock != null, link == null ? null : link.hostPort(),
+        lastError, phaseSince));
   }
 
-  // ---- helpers
+  private void closeLink() {
+    if (link == null) {
+      return;
+    }
+    if (phase == Phase.STOPPING) {
+      link.closeNow();
+    } else {
+      link.close(blocking);
+    }
+    link = null;
+    metrics.connectionState(brokerId, false);
+    if (lock != null) {
+      deps.store().recordConnection(brokerId, OWNER, null);
+    }
+  }
 
   private void releaseAll() {
-    if (killSwitch != null) {
-      killSwitch.abort(new IllegalStateException("supervisor stopped"));
-      killSwitch = null;
-    }
-    closePublisher();
     closeLink();
     if (lock != null) {
       lock.close();
       lock = null;
-    }
-  }
-
-  /**
-   * Closes the publisher's channel. That waits for the broker's close-ok, which a black-holed link never sends (the
-   * wait ends only when heartbeats kill the connection, and then throws): off the actor's thread unless stopping.
-   */
-  private void closePublisher() {
-    ConfirmingPublisher p = publisher;
-    publisher = null;
-    if (p == null) {
-      return;
-    }
-    if (phase == Phase.STOPPING) {
-      p.close();
-      return;
-    }
-    try {
-      CompletableFuture.runAsync(p::close, blocking);
-    } catch (RuntimeException rejected) { // the dispatcher is shutting down
-      p.close();
-    }
-  }
-
-  private void closeLink() {
-    if (link != null) {
-      Connection c = link.opened().connection();
-      if (phase == Phase.STOPPING || !c.isOpen()) {
-        closeQuietly(c);
-      } else {
-        // Closing waits up to 2 s for the broker's close-ok, which a black-holed link never sends: not on the
-        // actor's thread.
-        try {
-          CompletableFuture.runAsync(() -> closeQuietly(c), blocking);
-        } catch (RuntimeException rejected) { // the dispatcher is shutting down
-          closeQuietly(c);
-        }
-      }
-      link = null;
-      metrics.connectionState(brokerId, false);
-      if (lock != null) {
-        deps.store().recordConnection(brokerId, OWNER, null);
-      }
-    }
-  }
-
-  private static String hostName() {
-    String h = System.getenv("HOSTNAME");
-    if (h == null || h.isBlank()) {
-      try {
-        h = java.net.InetAddress.getLocalHost().getHostName();
-      } catch (java.io.IOException e) {
-        h = "localhost";
-      }
-    }
-    return h;
-  }
-
-  private static void closeQuietly(Connection c) {
-    try {
-      if (c.isOpen()) {
-        c.close(2_000);
-      }
-    } catch (Exception ignored) {
-      // already closed or unreachable: nothing more to do
     }
   }
 
@@ -739,37 +620,27 @@ public final class BrokerSupervisor extends AbstractBehavior<BrokerSupervisor.Co
     T run() throws Exception;
   }
 
-  private <T> void runBlocking(BlockingStep<T> step, java.util.function.BiFunction<T, Throwable, Command> reply) {
-    busy = true;
-    ActorRef<Command> self = getContext().getSelf();
-    CompletableFuture.runAsync(() -> {
-      T result;
+  /** Runs {@code step} on the blocking dispatcher; its result or failure comes back as the message {@code reply}. */
+  private <T> void runBlocking(BlockingStep<T> step, BiFunction<T, Throwable, Command> reply) {
+    CompletableFuture<T> result = CompletableFuture.supplyAsync(() -> {
       try {
-        result = step.run();
-      } catch (Throwable e) {
-        self.tell(reply.apply(null, unwrap(e)));
-        return;
+        return step.run();
+      } catch (Exception e) {
+        throw new CompletionException(e);
       }
-      self.tell(reply.apply(result, null));
     }, blocking);
+    ctx.pipeToSelf(result, (value, error) -> reply.apply(value, error == null ? null : ErrorText.unwrap(error)));
   }
 
-  private static Throwable unwrap(Throwable e) {
-    while ((e instanceof CompletionException || e instanceof java.util.concurrent.ExecutionException)
-        && e.getCause() != null) {
-      e = e.getCause();
+  private static String hostName() {
+    String h = System.getenv("HOSTNAME");
+    if (h == null || h.isBlank()) {
+      try {
+        h = InetAddress.getLocalHost().getHostName();
+      } catch (IOException e) {
+        h = "localhost";
+      }
     }
-    return e;
-  }
-
-  private static String message(Throwable e) {
-    if (e instanceof com.rabbitmq.client.ShutdownSignalException s) {
-      return ConfirmingPublisher.describe(s);
-    }
-    String m = e.getMessage();
-    if (m == null && e.getCause() != null) {
-      return message(e.getCause()); // e.g. an IOException from createChannel wrapping the connection's shutdown
-    }
-    return m == null ? e.getClass().getSimpleName() : m;
+    return h;
   }
 }

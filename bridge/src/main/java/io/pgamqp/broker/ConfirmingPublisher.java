@@ -300,7 +300,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
 
   /** A channel-level error (e.g. 404 for a missing exchange) is blamed on the one message that caused it. */
   private void channelClosed(ShutdownSignalException cause) {
-    String reason = describe(cause);
+    String reason = ErrorText.of(cause);
     closedReason = reason;
     Long culprit = null;
     if (!cause.isHardError() && !cause.isInitiatedByApplication()) {
@@ -323,26 +323,6 @@ public final class ConfirmingPublisher implements AutoCloseable {
         }
       }
     }
-  }
-
-  static String describe(ShutdownSignalException cause) {
-    Object reason = cause.getReason();
-    if (reason instanceof AMQP.Channel.Close c) {
-      return c.getReplyText() + " (channel error " + c.getReplyCode() + ")";
-    }
-    if (reason instanceof AMQP.Connection.Close c) {
-      return c.getReplyText() + " (connection error " + c.getReplyCode() + ")";
-    }
-    // No close frame: the socket failed, e.g. "connection error: Heartbeat missing with heartbeat = 2 seconds"
-    // (a black-holed peer) or "connection error: Connection reset". Say which.
-    Throwable io = cause.getCause();
-    if (io != null && io.getMessage() != null) {
-      return cause.getMessage() + ": " + io.getMessage();
-    }
-    if (io != null) {
-      return cause.getMessage() + ": " + io.getClass().getSimpleName();
-    }
-    return String.valueOf(cause.getMessage());
   }
 
   private void settle(Pending p, Outcome outcome, String reason) {

@@ -2,7 +2,6 @@ package io.pgamqp.broker;
 
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
-import com.rabbitmq.client.ShutdownSignalException;
 import io.pgamqp.outbox.ExchangeDeclaration;
 import java.io.IOException;
 import java.util.concurrent.TimeoutException;
@@ -26,11 +25,7 @@ final class ExchangeDeclarer {
       }
       return null;
     } catch (IOException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof ShutdownSignalException s) {
-        return ConfirmingPublisher.describe(s);
-      }
-      return String.valueOf(e.getMessage());
+      return ErrorText.ofDeclare(e);
     } catch (RuntimeException e) {
       return String.valueOf(e.getMessage());
     } finally {

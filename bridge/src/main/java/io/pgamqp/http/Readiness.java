@@ -38,7 +38,7 @@ record Readiness(boolean ready, List<String> reasons, String json) {
           .append(",\"ready\":").append(problem == null)
           .append(",\"reason\":");
       Json.string(brokers, problem).append(",\"phase\":");
-      Json.string(brokers, b.phase()).append(",\"owned\":").append(b.owned()).append(",\"connectedTo\":");
+      Json.string(brokers, b.phase().text()).append(",\"owned\":").append(b.owned()).append(",\"connectedTo\":");
       Json.string(brokers, b.connectedTo()).append(",\"lastError\":");
       Json.string(brokers, b.lastError()).append(",\"since\":");
       Json.string(brokers, b.since() == null ? null : b.since().toString()).append('}');
@@ -71,11 +71,11 @@ record Readiness(boolean ready, List<String> reasons, String json) {
       return null;
     }
     return switch (b.phase()) {
-      case BrokerStatus.RUNNING -> null;
-      case BrokerStatus.BACKOFF -> b.lastError() != null ? null : "backing off without a recorded reason";
-      case BrokerStatus.CONNECTING -> b.lastError() != null ? null : "connecting, not connected yet";
-      case BrokerStatus.STOPPING -> "stopping";
-      default -> b.phase() + " although this bridge owns it";
+      case RUNNING -> null;
+      case BACKOFF -> b.lastError() != null ? null : "backing off without a recorded reason";
+      case CONNECTING -> b.lastError() != null ? null : "connecting, not connected yet";
+      case STOPPING -> "stopping";
+      case STANDBY -> "standby although this bridge owns it";
     };
   }
 

@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -302,20 +303,38 @@ public final class OutboxStore {
       if (!settlement.deadLettered().isEmpty()) {
         executeWithReasons(c, DEAD_LETTER, brokerId, settlement.deadLettered());
       }
-      if (!settlement.declarations().isEmpty()) {
-        try (PreparedStatement ps = c.prepareStatement(DECLARED)) {
-          for (Settlement.Declaration d : settlement.declarations()) {
-            ps.setString(1, d.error() == null ? "declared" : "failed");
-            ps.setString(2, d.error());
-            ps.setInt(3, brokerId);
-            ps.setString(4, d.exchange());
-            ps.addBatch();
-          }
-          ps.executeBatch();
-        }
-      }
+      writeDeclarations(c, brokerId, settlement.declarations());
       return settlement;
     });
+  }
+
+  /** Records the outcomes of the declarations re-applied when a connection opened. */
+  public CompletionStage<List<Settlement.Declaration>> recordDeclarations(int brokerId,
+      List<Settlement.Declaration> declarations) {
+    if (declarations.isEmpty()) {
+      return CompletableFuture.completedFuture(declarations);
+    }
+    return db.transactionally(c -> {
+      writeDeclarations(c, brokerId, declarations);
+      return declarations;
+    });
+  }
+
+  private static void writeDeclarations(Connection c, int brokerId, List<Settlement.Declaration> declarations)
+      throws SQLException {
+    if (declarations.isEmpty()) {
+      return;
+    }
+    try (PreparedStatement ps = c.prepareStatement(DECLARED)) {
+      for (Settlement.Declaration d : declarations) {
+        ps.setString(1, d.error() == null ? "declared" : "failed");
+        ps.setString(2, d.error());
+        ps.setInt(3, brokerId);
+        ps.setString(4, d.exchange());
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
   }
 
   private static void executeWithReasons(Connection c, String sql, int brokerId, List<Settlement.Failed> failed)

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgamqp.broker.BridgeStatus;
 import io.pgamqp.broker.BrokerStatus;
+import io.pgamqp.broker.BrokerStatus.Phase;
 import io.pgamqp.config.HttpSettings;
 import io.pgamqp.metrics.MicrometerBridgeMetrics;
 import java.net.URI;
@@ -84,8 +85,8 @@ class HttpEndpointTest {
   @Test
   void readyWhenTheDatabaseAndTheOwnedBrokersAre() throws Exception {
     answer(new BridgeStatus(true, null, List.of(
-        new BrokerStatus(1, BrokerStatus.RUNNING, true, "rabbit-a:5672", null, SINCE),
-        new BrokerStatus(2, BrokerStatus.STANDBY, false, null, null, SINCE))));
+        new BrokerStatus(1, Phase.RUNNING, true, "rabbit-a:5672", null, SINCE),
+        new BrokerStatus(2, Phase.STANDBY, false, null, null, SINCE))));
     HttpResponse<String> r = get("/health/ready");
     assertEquals(200, r.statusCode(), r.body());
     assertTrue(r.body().startsWith("{\"status\":\"UP\""), r.body());
@@ -95,8 +96,8 @@ class HttpEndpointTest {
   @Test
   void notReadyNamesTheBrokerAndWhy() throws Exception {
     answer(new BridgeStatus(true, null, List.of(
-        new BrokerStatus(1, BrokerStatus.RUNNING, true, "rabbit-a:5672", null, SINCE),
-        new BrokerStatus(42, BrokerStatus.CONNECTING, true, null, null, SINCE))));
+        new BrokerStatus(1, Phase.RUNNING, true, "rabbit-a:5672", null, SINCE),
+        new BrokerStatus(42, Phase.CONNECTING, true, null, null, SINCE))));
     HttpResponse<String> r = get("/health/ready");
     assertEquals(503, r.statusCode(), r.body());
     assertEquals("application/json", r.headers().firstValue("Content-Type").orElse(""));
