@@ -13,8 +13,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The end-to-end harness: in one run, RabbitMQ's own ceiling (PerfTest) and the bridge's drain of a pre-filled backlog,
- * for persistent and transient messages, printed as a table with ratios and appended to a results file.
+ * The end-to-end harness: in one run, the drain like for like against RabbitMQ's own ceiling (PerfTest) in four cells
+ * ({@link LikeForLike}), the SQL cost of publishing, online latency and memory, printed as a table with ratios and
+ * appended to a results file.
  *
  * <p>{@code --smoke} runs it tiny (seconds), for CI: it proves the harness works, not how fast anything is.
  */
@@ -32,16 +33,17 @@ public final class EndToEnd {
     }
   }
 
-  static final String PARTS = "ceiling,drain,sql,latency,memory";
+  static final String PARTS = "drain,sql,latency,memory";
 
-  record Options(int messages, int bodyBytes, int perfSeconds, String pgUrl, String pgUser, String amqpHost,
+  private static final LikeForLike.Cell PERSISTENT_MANUAL_ACK = new LikeForLike.Cell(true, false);
+
+  record Options(int messages, int bodyBytes, String pgUrl, String pgUser, String amqpHost,
       int amqpPort, Path out, boolean smoke, java.util.Set<String> parts, int pgbenchClients, int pgbenchSeconds,
       int bulkRows, double latencyLoad, double latencyRate, int latencyPublishers, int latencyTxMessages,
       int latencyWarmup, int latencySeconds, int memoryMessages, String memoryXmx, Path jfr,
       Map<String, Object> bridge, List<String> args) {
     static Options parse(String[] args) {
       int messages = 200_000;
-      int perfSeconds = 20;
       int pgbenchSeconds = 20;
       int bulkRows = 100_000;
       double latencyLoad = 0.5;
@@ -62,7 +64,6 @@ public final class EndToEnd {
           case "--smoke" -> {
             smoke = true;
             messages = 2_000;
-            perfSeconds = 2;
             pgbenchSeconds = 2;
             bulkRows = 2_000;
             latencyWarmup = 1;
@@ -70,7 +71,6 @@ public final class EndToEnd {
             memoryMessages = 5_000;
           }
           case "--messages" -> messages = Integer.parseInt(args[++i]);
-          case "--perf-seconds" -> perfSeconds = Integer.parseInt(args[++i]);
           case "--pgbench-seconds" -> pgbenchSeconds = Integer.parseInt(args[++i]);
           case "--bulk-rows" -> bulkRows = Integer.parseInt(args[++i]);
           case "--latency-load" -> latencyLoad = Double.parseDouble(args[++i]);
@@ -97,7 +97,7 @@ public final class EndToEnd {
         }
       }
       String pgUrl = env("PGAMQP_BENCH_PG_URL", "jdbc:postgresql://127.0.0.1:5432/postgres");
-      return new Options(messages, 256, perfSeconds, pgUrl, env("PGAMQP_BENCH_PG_USER", "postgres"),
+      return new Options(messages, 256, pgUrl, env("PGAMQP_BENCH_PG_USER", "postgres"),
           env("PGAMQP_BENCH_AMQP_HOST", "127.0.0.1"), Integer.parseInt(env("PGAMQP_BENCH_AMQP_PORT", "5672")), out,
           smoke, parts, 8, pgbenchSeconds, bulkRows, latencyLoad, latencyRate, latencyPublishers, latencyTxMessages,
           latencyWarmup, latencySeconds, memoryMessages, xmx, jfr, Map.copyOf(bridge), List.of(args));
@@ -111,67 +111,53 @@ public final class EndToEnd {
 
   private static final String USAGE = """
 
-      options: --smoke (tiny, seconds: CI) | --messages N (drain backlog, 200000) | --perf-seconds S (20)
+      options: --smoke (tiny, seconds: CI) | --messages N (drain backlog per side and cell, 200000)
         --pgbench-seconds S (20) | --bulk-rows N (one-transaction publishes, 100000)
         --latency-load F (0.5 of the persistent drain rate) | --latency-rate MSG_PER_S (instead of the load)
         --latency-publishers N (4) | --latency-tx-messages N (10) | --latency-warmup S (5) | --latency-seconds S (30)
         --memory-messages N (1000000) | --xmx SIZE (128m) | --jfr FILE (record the memory run's bridge JVM)
         --bridge KEY=VALUE (a bridge setting for every bridge run, e.g. pgamqp.bridge.batch-size=500)
-        --only PARTS (comma-separated of ceiling,drain,sql,latency,memory) | --out FILE (append the table)""";
+        --only PARTS (comma-separated of drain,sql,latency,memory) | --out FILE (append the table)""";
 
   static String run(Options o) throws Exception {
     List<String[]> rows = new ArrayList<>();
     String header = header(o);
     System.out.println(header);
-    Map<Boolean, Double> drainRates = new java.util.HashMap<>();
-    boolean ceiling = o.parts.contains("ceiling");
-    boolean drainPart = o.parts.contains("drain");
-    if (drainPart) {
-      // PerfTest is measured warm; so is the bridge: the first bridge started in this JVM spends ~2 s loading and
-      // compiling classes (Akka, Slick, PgJDBC) before its first message, which no later start pays.
-      int warmup = Math.min(o.messages, 2_000);
-      System.out.printf("warm-up: a bridge drains %,d messages once (not measured) ...%n", warmup);
-      DrainRun.run(o.pgUrl, o.pgUser, o.amqpHost, o.amqpPort, warmup, o.bodyBytes, true, o.bridge);
-    }
-    for (boolean persistent : new boolean[] {true, false}) {
-      if (!ceiling && !drainPart) {
-        break;
+    Map<LikeForLike.Cell, Double> drainRates = new java.util.HashMap<>();
+    if (o.parts.contains("drain")) {
+      int warmup = o.smoke ? 1_000 : 20_000;
+      List<LikeForLike.Result> cells = LikeForLike.run(o.pgUrl, o.pgUser, o.amqpHost, o.amqpPort, o.messages,
+          o.bodyBytes, warmup, o.bridge);
+      double dbMicros = 0;
+      for (LikeForLike.Result r : cells) {
+        if (r.duplicates() != 0) {
+          throw new IllegalStateException("drain " + r.cell().name() + ": " + r.duplicates() + " duplicates");
+        }
+        drainRates.put(r.cell(), r.bridgeRate());
+        dbMicros += r.dbMicrosPerMessage() / cells.size();
+        rows.add(new String[] {"drain " + r.cell().name() + " (msg/s)", fmt(r.bridgeRate()),
+            fmt(r.perfTestRate()) + " (PerfTest)", String.format("%.2f", r.ratio()),
+            verdict(">= 1.0x", r.ratio() >= 1.0, o),
+            String.format("%,d msgs each side, one consumer (%s, prefetch %d), queue %s; bridge: `run` JVM, warm,"
+                + " backlog committed in one tx; DB %.1f µs/msg; duplicates 0", r.messages(),
+                r.cell().autoAck() ? "auto-ack" : "ack per message", DrainConsumer.PREFETCH,
+                r.cell().persistent() ? "durable" : "not durable", r.dbMicrosPerMessage())});
       }
-      String kind = persistent ? "persistent" : "transient";
-      PerfTestCeiling.Result c = null;
-      if (ceiling) {
-        System.out.printf("ceiling (%s): PerfTest, 1 producer, <=1000 unconfirmed, 1 consumer, %d B, %d s ...%n",
-            kind, o.bodyBytes, o.perfSeconds);
-        c = PerfTestCeiling.run(o.amqpHost, o.amqpPort, persistent, o.bodyBytes, o.perfSeconds);
-        System.out.printf("  PerfTest %s: %,.0f msg/s received%n", kind, c.receiveRate());
-      }
-      if (!drainPart) {
-        rows.add(new String[] {"PerfTest " + kind + " (msg/s)", "", fmt(c.receiveRate()), "", "", ""});
-        continue;
-      }
-      System.out.printf("drain (%s): %,d messages pre-filled through amqp.publish ...%n", kind, o.messages);
-      DrainRun.Result drain = DrainRun.run(o.pgUrl, o.pgUser, o.amqpHost, o.amqpPort, o.messages, o.bodyBytes,
-          persistent, o.bridge);
-      if (drain.messages() < o.messages || drain.outboxLeft() != 0) {
-        throw new IllegalStateException("drain incomplete: " + drain);
-      }
-      drainRates.put(persistent, drain.rate());
-      System.out.printf("  drain %s: %,.0f msg/s%n", kind, drain.rate());
-      double goal = persistent ? 1.0 : 0.9;
-      rows.add(new String[] {"drain " + kind + " (msg/s)", fmt(drain.rate()),
-          c == null ? "" : fmt(c.receiveRate()) + " (PerfTest)",
-          c == null ? "" : String.format("%.2f", drain.rate() / c.receiveRate()),
-          c == null ? "" : verdict(String.format(">= %.1fx", goal), drain.rate() / c.receiveRate() >= goal, o),
-          String.format("%,d msgs, %.1f s (first message after %.2f s), duplicates %d", drain.messages(),
-              drain.seconds(), drain.firstSeconds(), drain.duplicates())});
+      rows.add(new String[] {"database time per drained message (µs)", String.format("%.1f", dbMicros),
+          "45 (before)", String.format("%.2f", dbMicros / 45), verdict("<= 15 (3x less)", dbMicros <= 15, o),
+          "the bridge's pgamqp_outbox_query_seconds (claim, sweep, settle) over each cell / messages; mean of the"
+              + " four cells"});
     }
     if (o.parts.contains("sql")) {
-      SqlCost.Result r = SqlCost.run(o.pgUrl, o.pgUser, o.bodyBytes, o.pgbenchClients, o.pgbenchSeconds, o.bulkRows);
-      double tpsRatio = r.publishTps() / r.insertTps();
-      rows.add(new String[] {"amqp.publish, 1-message tx (tps)", fmt(r.publishTps()),
-          fmt(r.insertTps()) + " (plain INSERT)", String.format("%.2f", tpsRatio),
-          verdict(">= 0.9x", tpsRatio >= 0.9, o),
-          String.format("pgbench -c %d, %d s each, no bridge running (no NOTIFY)", r.clients(), r.seconds())});
+      for (SqlCost.StateResult w : SqlCost.wakeupStates(o.pgUrl, o.pgUser, o.amqpHost, o.amqpPort, o.bodyBytes,
+          o.pgbenchClients, o.pgbenchSeconds, o.bridge)) {
+        rows.add(new String[] {"amqp.publish, 1-message tx (tps): " + w.state(), fmt(w.publishTps()),
+            fmt(w.insertTps()) + " (plain INSERT)", String.format("%.2f", w.ratio()),
+            verdict(">= 0.9x", w.ratio() >= 0.9, o),
+            String.format("pgbench -c %d, %d s each; the INSERT measured just before", o.pgbenchClients,
+                o.pgbenchSeconds)});
+      }
+      SqlCost.Result r = SqlCost.run(o.pgUrl, o.pgUser, o.bodyBytes, o.bulkRows);
       // One call per message cannot get near a set-based INSERT (one executor run per row): informational only.
       rows.add(new String[] {String.format("%,d publishes in one tx (s)", r.bulkRows()),
           String.format("%.3f", r.publishBulkSeconds()), String.format("%.3f (plain INSERT)", r.insertBulkSeconds()),
@@ -186,7 +172,7 @@ public final class EndToEnd {
     }
     if (o.parts.contains("latency")) {
       double rate = o.latencyRate > 0 ? o.latencyRate
-          : o.latencyLoad * drainRates.getOrDefault(true, o.smoke ? 500.0 : 8_000.0);
+          : o.latencyLoad * drainRates.getOrDefault(PERSISTENT_MANUAL_ACK, o.smoke ? 500.0 : 8_000.0);
       System.out.printf("online latency: %d publishers, %d messages per transaction, %,.0f msg/s, %d s"
           + " (+%d s warm-up) ...%n", o.latencyPublishers, o.latencyTxMessages, rate, o.latencySeconds,
           o.latencyWarmup);
@@ -198,7 +184,7 @@ public final class EndToEnd {
         throw new IllegalStateException("latency run: " + r.lost() + " committed messages never arrived");
       }
       String load = o.latencyRate > 0 ? String.format("%,.0f msg/s", rate)
-          : String.format("%.0f%% of the persistent drain rate = %,.0f msg/s", o.latencyLoad * 100, rate);
+          : String.format("%.0f%% of the persistent manual-ack drain rate = %,.0f msg/s", o.latencyLoad * 100, rate);
       rows.add(new String[] {"online latency commit -> receipt, p50 / p99 / p99.9 (ms)",
           String.format("%.1f / %.1f / %.1f", r.p(50), r.p(99), r.p(99.9)), "", "",
           verdict("p50 <= 5, p99 <= 30", r.p(50) <= 5 && r.p(99) <= 30, o),
@@ -214,10 +200,11 @@ public final class EndToEnd {
       if (r.duplicates() != 0) {
         System.out.printf("  memory drain: %d duplicates%n", r.duplicates());
       }
-      Double ref = drainRates.get(true);
+      // The memory run consumes with auto-ack: compare it with the auto-ack cell of the same run.
+      Double ref = drainRates.get(new LikeForLike.Cell(true, true));
       rows.add(new String[] {String.format("drain %,d persistent, bridge JVM -Xmx%s (msg/s)", o.memoryMessages,
           r.xmx()),
-          fmt(r.rate()), ref == null ? "" : fmt(ref) + String.format(" (%,d drain)", o.messages),
+          fmt(r.rate()), ref == null ? "" : fmt(ref) + String.format(" (%,d persistent auto-ack drain)", o.messages),
           ref == null ? "" : String.format("%.2f", r.rate() / ref),
           ref == null ? "" : verdict(">= 0.9x", r.failure() == null && r.rate() / ref >= 0.9, o),
           (r.failure() == null ? "" : "**" + r.failure() + "**; ")

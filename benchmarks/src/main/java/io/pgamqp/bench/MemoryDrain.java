@@ -15,18 +15,15 @@ import java.util.regex.Pattern;
 /**
  * Memory: the bridge as a separate JVM ({@code pgamqp.jar run}'s main class, from this jar) under a small heap
  * ({@code -Xmx128m}) draining a large pre-filled backlog. Peak heap = the largest heap occupancy before a GC in the
- * child's {@code -Xlog:gc} log; peak RSS = the child's {@code VmHWM} from {@code /proc/<pid>/status}. The rate runs
- * from the child's start to the last message consumed, like the in-process drain (plus the JVM's own start-up).
+ * child's {@code -Xlog:gc} log; peak RSS = the child's {@code VmHWM} from {@code /proc/<pid>/status}. The consumer is
+ * {@link DrainConsumer} with auto-ack, so the rate compares with the like-for-like persistent auto-ack cell.
  */
 final class MemoryDrain {
   private static final Pattern GC = Pattern.compile("(\\d+)([KMG])->(\\d+)([KMG])\\((\\d+)([KMG])\\)");
 
-  record Result(int messages, double seconds, long duplicates, long peakHeapBytes, long heapCommittedBytes,
-      long peakRssBytes, int gcs, String xmx, Path log, String failure) {
-    double rate() {
-      return messages / seconds;
-    }
-  }
+  /** {@code rate}: from the first message consumed to the last, as in the like-for-like cells. */
+  record Result(int messages, double seconds, double rate, long duplicates, long peakHeapBytes,
+      long heapCommittedBytes, long peakRssBytes, int gcs, String xmx, Path log, String failure) {}
 
   private MemoryDrain() {}
 
@@ -41,7 +38,7 @@ final class MemoryDrain {
     Path log = work.resolve("bridge.log");
     try {
       System.out.printf("memory: filling %,d messages through amqp.publish ...%n", messages);
-      DrainRun.fill(url, user, amqpHost, amqpPort, exchange, messages, bodyBytes, true);
+      fill(url, user, amqpHost, amqpPort, exchange, messages, bodyBytes);
       ConnectionFactory cf = new ConnectionFactory();
       cf.setHost(amqpHost);
       cf.setPort(amqpPort);
@@ -50,8 +47,7 @@ final class MemoryDrain {
         ch.exchangeDeclare(exchange, "direct", false, true, null);
         ch.queueDeclare(queue, true, false, true, null);
         ch.queueBind(queue, exchange, "k");
-        ExactlyOnceCounter counter = new ExactlyOnceCounter();
-        ch.basicConsume(queue, true, counter.callback(), tag -> {});
+        DrainConsumer counter = DrainConsumer.start(c, queue, true);
 
         List<String> cmd = new ArrayList<>(List.of(
             Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -117,8 +113,8 @@ final class MemoryDrain {
               committed = Math.max(committed, bytes(m.group(5), m.group(6)));
             }
           }
-          return new Result((int) counter.received(), seconds, counter.duplicates(), peakHeap, committed, peakRss, gcs, xmx,
-              log, failure);
+          return new Result((int) counter.received(), seconds, counter.rate(), counter.duplicates(), peakHeap,
+              committed, peakRss, gcs, xmx, log, failure);
         } finally {
           if (p.isAlive()) {
             p.destroyForcibly();
@@ -127,6 +123,22 @@ final class MemoryDrain {
       }
     } finally {
       Databases.drop(pgAdminUrl, user, db);
+    }
+  }
+
+  /** Pre-fills the backlog through amqp.publish (persistent), in transactions of at most 50k messages. */
+  private static void fill(String url, String user, String host, int port, String exchange, int messages,
+      int bodyBytes) throws Exception {
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(url, user, "");
+        java.sql.Statement st = c.createStatement()) {
+      st.execute("insert into amqp.broker(host, port, username, password) values ('" + host + "', " + port
+          + ", 'guest', 'guest')");
+      for (int done = 0; done < messages; ) {
+        int n = Math.min(50_000, messages - done);
+        st.execute("select count(amqp.publish(1, '" + exchange + "', 'k', repeat('x', " + bodyBytes + "), 2))"
+            + " from generate_series(1, " + n + ")");
+        done += n;
+      }
     }
   }
 

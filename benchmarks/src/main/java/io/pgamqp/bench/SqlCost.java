@@ -16,22 +16,20 @@ import java.util.regex.Pattern;
 
 /**
  * What {@code amqp.publish} costs the publishing transaction, against a plain INSERT of the same row into a table of
- * the same shape ({@code create table ... (like amqp.outbox including all)}): pgbench with 8 clients running
- * one-message transactions, then N messages in one transaction, through N {@code amqp.publish} calls and through one
- * {@code amqp.publish_many} call, against one set-based {@code INSERT ... SELECT} of the same N rows. No bridge runs,
- * so {@code bridge_waiting} is false and neither function sends a NOTIFY: the state under load.
+ * the same shape ({@code create table ... (like amqp.outbox including all)}): {@link #wakeupStates} runs pgbench with
+ * 8 clients and one-message transactions in each state a bridge can leave publishers in; {@link #run} times N
+ * messages in one transaction, through N {@code amqp.publish} calls and through one {@code amqp.publish_many} call,
+ * against one set-based {@code INSERT ... SELECT} of the same N rows (no bridge runs: no NOTIFY).
  */
 final class SqlCost {
   private static final Pattern TPS = Pattern.compile("tps = ([0-9.]+) \\(without initial connection time\\)");
 
   /** Rates in transactions per second, times in seconds (the best of two rounds). */
-  record Result(double publishTps, double insertTps, int clients, int seconds, int bulkRows, double publishBulkSeconds,
-      double publishManyBulkSeconds, double insertBulkSeconds) {}
+  record Result(int bulkRows, double publishBulkSeconds, double publishManyBulkSeconds, double insertBulkSeconds) {}
 
   private SqlCost() {}
 
-  static Result run(String pgAdminUrl, String user, int bodyBytes, int clients, int seconds, int bulkRows)
-      throws Exception {
+  static Result run(String pgAdminUrl, String user, int bodyBytes, int bulkRows) throws Exception {
     String db = "pgamqp_bench_sql_" + Long.toHexString(System.nanoTime());
     String url = Databases.create(pgAdminUrl, user, db);
     try {
@@ -39,17 +37,6 @@ final class SqlCost {
         st.execute("insert into amqp.broker(host, port) values ('127.0.0.1', 5672)");
         st.execute("create table public.plain_outbox (like amqp.outbox including all)");
       }
-      String body = "x".repeat(bodyBytes);
-      String publish = "select amqp.publish(1, 'pgamqp.bench', 'k', '" + body + "', 2);\n";
-      String insert = "insert into public.plain_outbox (broker_id, exchange, routing_key, body, delivery_mode)"
-          + " values (1, 'pgamqp.bench', 'k', '" + body + "', 2);\n";
-      // Alternate the two so that a drift of the machine during the run hits both alike; keep the better of two.
-      System.out.printf("sql cost: pgbench, %d clients, one-message transactions, %d s each ...%n", clients, seconds);
-      double insertTps = pgbench(url, user, db, insert, clients, seconds);
-      System.out.printf("  plain INSERT: %,.0f tps%n", insertTps);
-      double publishTps = pgbench(url, user, db, publish, clients, seconds);
-      System.out.printf("  amqp.publish: %,.0f tps%n", publishTps);
-
       System.out.printf("sql cost: %,d messages in one transaction ...%n", bulkRows);
       double insertBulk = Double.MAX_VALUE;
       double publishBulk = Double.MAX_VALUE;
@@ -69,10 +56,94 @@ final class SqlCost {
       }
       System.out.printf("  plain INSERT: %.3f s, amqp.publish: %.3f s, amqp.publish_many: %.3f s%n", insertBulk,
           publishBulk, publishManyBulk);
-      return new Result(publishTps, insertTps, clients, seconds, bulkRows, publishBulk, publishManyBulk, insertBulk);
+      return new Result(bulkRows, publishBulk, publishManyBulk, insertBulk);
     } finally {
       Databases.drop(pgAdminUrl, user, db);
     }
+  }
+
+  /** One wake-up state: pgbench tps of {@code amqp.publish} and of the plain INSERT measured just before it. */
+  record StateResult(String state, double publishTps, double insertTps) {
+    double ratio() {
+      return publishTps / insertTps;
+    }
+  }
+
+  /**
+   * One-message {@code amqp.publish} against a plain INSERT with the bridge (the service jar's {@code run}) in each
+   * state: never started; running (it starts asleep, the first commit wakes it, then it drains what pgbench commits);
+   * stopped with SIGTERM while asleep; killed with {@code kill -9} while asleep, measured once its wake-up lease
+   * lapsed. The outbox is emptied between states so that every state starts from the same table.
+   */
+  static List<StateResult> wakeupStates(String pgAdminUrl, String user, String amqpHost, int amqpPort, int bodyBytes,
+      int clients, int seconds, java.util.Map<String, Object> bridgeSettings) throws Exception {
+    String db = "pgamqp_bench_wake_" + Long.toHexString(System.nanoTime());
+    String url = Databases.create(pgAdminUrl, user, db);
+    String exchange = "pgamqp.bench." + db;
+    com.rabbitmq.client.ConnectionFactory cf = new com.rabbitmq.client.ConnectionFactory();
+    cf.setHost(amqpHost);
+    cf.setPort(amqpPort);
+    List<StateResult> results = new ArrayList<>();
+    try (com.rabbitmq.client.Connection amqp = cf.newConnection("pgamqp bench wake-up states")) {
+      try (com.rabbitmq.client.Channel ch = amqp.createChannel()) {
+        ch.exchangeDeclare(exchange, "direct", false, false, null);
+        ch.queueDeclare(exchange + ".q", false, false, false, null);
+        ch.queueBind(exchange + ".q", exchange, "k");
+      }
+      try (Connection c = DriverManager.getConnection(url, user, ""); Statement st = c.createStatement();
+          DrainConsumer consumer = DrainConsumer.start(amqp, exchange + ".q", true)) {
+        st.execute("insert into amqp.broker(host, port, username, password) values ('" + amqpHost + "', " + amqpPort
+            + ", 'guest', 'guest')");
+        st.execute("create table public.plain_outbox (like amqp.outbox including all)");
+        String body = "x".repeat(bodyBytes);
+        String publish = "select amqp.publish(1, '" + exchange + "', 'k', '" + body + "', 2);\n";
+        String insert = "insert into public.plain_outbox (broker_id, exchange, routing_key, body, delivery_mode)"
+            + " values (1, '" + exchange + "', 'k', '" + body + "', 2);\n";
+        java.util.function.Function<String, StateResult> measure = state -> {
+          try {
+            st.execute("truncate amqp.outbox, public.plain_outbox");
+            System.out.printf("sql cost, %s: pgbench, %d clients, %d s each ...%n", state, clients, seconds);
+            double ins = pgbench(url, user, db, insert, clients, seconds);
+            double pub = pgbench(url, user, db, publish, clients, seconds);
+            System.out.printf("  plain INSERT %,.0f tps, amqp.publish %,.0f tps (%.2f)%n", ins, pub, pub / ins);
+            return new StateResult(state, pub, ins);
+          } catch (Exception e) {
+            throw new IllegalStateException(state + ": " + e.getMessage(), e);
+          }
+        };
+        results.add(measure.apply("never started"));
+        try (ServiceBridge bridge = ServiceBridge.start(url, user, bridgeSettings)) {
+          awaitAsleep(st, true);
+          results.add(measure.apply("bridge running (asleep, then draining)"));
+          awaitAsleep(st, true);
+          bridge.stop();
+        }
+        results.add(measure.apply("bridge stopped by SIGTERM while asleep"));
+        try (ServiceBridge bridge = ServiceBridge.start(url, user, bridgeSettings)) {
+          awaitAsleep(st, true);
+          bridge.kill();
+          awaitAsleep(st, false); // its lease lapses
+        }
+        results.add(measure.apply("bridge killed (kill -9) while asleep, after its lease"));
+      }
+    } finally {
+      Databases.drop(pgAdminUrl, user, db);
+    }
+    return results;
+  }
+
+  /** Waits until amqp.status says the bridge asks for NOTIFYs ({@code asleep}) or no longer does. */
+  private static void awaitAsleep(Statement st, boolean asleep) throws Exception {
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      try (java.sql.ResultSet rs = st.executeQuery("select bridge_waiting from amqp.status where broker_id = 1")) {
+        if (rs.next() && rs.getBoolean(1) == asleep) {
+          return;
+        }
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("the bridge's wake-up request did not become " + asleep);
   }
 
   private static double timed(Statement st, String sql) throws Exception {

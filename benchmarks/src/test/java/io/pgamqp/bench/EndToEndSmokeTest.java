@@ -9,10 +9,16 @@ class EndToEndSmokeTest {
   @Test
   void smokeRunPrintsTheTableWithEveryPart() throws Exception {
     String table = EndToEnd.run(EndToEnd.Options.parse(new String[] {"--smoke"}));
-    assertTrue(table.contains("| drain persistent (msg/s) |"), table);
-    assertTrue(table.contains("| drain transient (msg/s) |"), table);
+    for (String cell : new String[] {"persistent, manual-ack", "persistent, auto-ack", "transient, manual-ack",
+        "transient, auto-ack"}) {
+      assertTrue(table.contains("| drain " + cell + " (msg/s) |"), table);
+    }
     assertTrue(table.contains("duplicates 0"), table);
-    assertTrue(table.contains("| amqp.publish, 1-message tx (tps) |"), table);
+    assertTrue(table.contains("| database time per drained message (µs) |"), table);
+    for (String state : new String[] {"never started", "bridge running (asleep, then draining)",
+        "bridge stopped by SIGTERM while asleep", "bridge killed (kill -9) while asleep, after its lease"}) {
+      assertTrue(table.contains("| amqp.publish, 1-message tx (tps): " + state + " |"), table);
+    }
     assertTrue(table.contains("publishes in one tx (s) |"), table);
     assertTrue(table.contains("messages via amqp.publish_many in one tx (s) |"), table);
     assertTrue(table.contains("| online latency commit -> receipt"), table);
