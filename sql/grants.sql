@@ -96,6 +96,8 @@ begin
             on amqp.broker_state to amqp_bridge;
         -- Claim, delete once confirmed, count a failed attempt.
         grant select, delete, update (attempts, last_error) on amqp.outbox to amqp_bridge;
+        -- Take the amqp.disconnect() requests it acts on.
+        grant select, delete on amqp.disconnect_request to amqp_bridge;
         -- Dead-letter what it gives up on (the identity column needs no sequence privilege).
         grant insert on amqp.dead_letter to amqp_bridge;
         -- Apply declarations and record their outcome.

@@ -317,6 +317,25 @@ comment on table amqp.dead_letter_audit is
 'session user and time.';
 
 -- ---------------------------------------------------------------------------
+-- sql/tables/70_disconnect_request.sql
+-- ---------------------------------------------------------------------------
+
+-- amqp.disconnect_request: a pending amqp.disconnect() per broker_id. Written only by that function
+-- (SECURITY DEFINER: EXECUTE on it is the privilege that governs reconnects), taken (deleted) by
+-- the bridge when the NOTIFY amqp_disconnect wakes it. The NOTIFY alone asks for nothing: any role
+-- may send one, so the bridge reconnects only for a row it could take.
+
+create table if not exists amqp.disconnect_request (
+    broker_id integer primary key,
+    requested_at timestamptz not null default pg_catalog.now(),
+    requested_by name not null default session_user   -- the login role, also under SET ROLE
+);
+
+comment on table amqp.disconnect_request is
+'Pending amqp.disconnect() requests, one row per broker_id (the latest wins), written by that function '
+'and taken by the bridge, which reconnects at most once per pgamqp.bridge.backoff-min for them.';
+
+-- ---------------------------------------------------------------------------
 -- sql/functions/amqp.autonomous_publish.sql
 -- ---------------------------------------------------------------------------
 
@@ -894,7 +913,9 @@ comment on function amqp.dead_letter_replay(integer, bigint[], interval, boolean
 -- Returns nothing (void, STRICT like pg_amqp); an unknown broker_id raises an ERROR.
 
 -- pg_amqp closed the calling backend's own connection; here the bridge owns the connections, so
--- the request travels as a NOTIFY, which PostgreSQL delivers only when this transaction commits.
+-- the request is a row in amqp.disconnect_request and a NOTIFY that wakes the bridge to take it;
+-- both take effect when this transaction commits. Any role can NOTIFY: only the row, which nobody
+-- but this function writes, makes the bridge reconnect, so EXECUTE on it governs reconnects.
 -- `select amqp.disconnect(broker_id) from amqp.broker` sends one per broker row (duplicates fold).
 create or replace function amqp.disconnect(broker_id integer)
 returns void
@@ -911,6 +932,9 @@ begin
             message = pg_catalog.format('amqp.disconnect: unknown broker_id %s', disconnect.broker_id),
             hint = 'see select broker_id, host, port from amqp.broker';
     end if;
+    insert into amqp.disconnect_request as r (broker_id) values (disconnect.broker_id)
+        on conflict on constraint disconnect_request_pkey do update
+        set requested_at = excluded.requested_at, requested_by = excluded.requested_by;
     perform pg_catalog.pg_notify('amqp_disconnect', disconnect.broker_id::text);
 end
 $fn$;
@@ -1459,6 +1483,8 @@ begin
             on amqp.broker_state to amqp_bridge;
         -- Claim, delete once confirmed, count a failed attempt.
         grant select, delete, update (attempts, last_error) on amqp.outbox to amqp_bridge;
+        -- Take the amqp.disconnect() requests it acts on.
+        grant select, delete on amqp.disconnect_request to amqp_bridge;
         -- Dead-letter what it gives up on (the identity column needs no sequence privilege).
         grant insert on amqp.dead_letter to amqp_bridge;
         -- Apply declarations and record their outcome.

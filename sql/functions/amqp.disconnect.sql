@@ -2,7 +2,9 @@
 -- Returns nothing (void, STRICT like pg_amqp); an unknown broker_id raises an ERROR.
 
 -- pg_amqp closed the calling backend's own connection; here the bridge owns the connections, so
--- the request travels as a NOTIFY, which PostgreSQL delivers only when this transaction commits.
+-- the request is a row in amqp.disconnect_request and a NOTIFY that wakes the bridge to take it;
+-- both take effect when this transaction commits. Any role can NOTIFY: only the row, which nobody
+-- but this function writes, makes the bridge reconnect, so EXECUTE on it governs reconnects.
 -- `select amqp.disconnect(broker_id) from amqp.broker` sends one per broker row (duplicates fold).
 create or replace function amqp.disconnect(broker_id integer)
 returns void
@@ -19,6 +21,9 @@ begin
             message = pg_catalog.format('amqp.disconnect: unknown broker_id %s', disconnect.broker_id),
             hint = 'see select broker_id, host, port from amqp.broker';
     end if;
+    insert into amqp.disconnect_request as r (broker_id) values (disconnect.broker_id)
+        on conflict on constraint disconnect_request_pkey do update
+        set requested_at = excluded.requested_at, requested_by = excluded.requested_by;
     perform pg_catalog.pg_notify('amqp_disconnect', disconnect.broker_id::text);
 end
 $fn$;

@@ -9,11 +9,13 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.TimerScheduler;
+import io.pgamqp.outbox.DisconnectRequests;
 import io.pgamqp.outbox.NotificationListener;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
 
@@ -88,6 +90,7 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
   private boolean loading;
   private boolean reloadWanted;
   private ActorRef<Done> drainReplyTo;
+  private final ActorRef<DisconnectGate.Command> disconnects;
 
   /** One process: starts a supervisor for every broker (each stands by while another process holds its lock). */
   public static Behavior<Command> create(BrokerSupervisor.Deps deps) {
@@ -113,6 +116,8 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
     this.deps = deps;
     this.placement = placement;
     this.statusAdapter = ctx.messageAdapter(BrokerStatus.class, StatusChanged::new);
+    this.disconnects = ctx.spawn(DisconnectGate.create(new DisconnectRequests(deps.store().database()),
+        deps.settings().backoffMin()), "disconnect-requests");
     timers.startTimerWithFixedDelay(Refresh.INSTANCE, deps.settings().brokerRefresh());
     timers.startTimerWithFixedDelay(SampleBacklog.INSTANCE, deps.settings().progressInterval());
     load();
@@ -203,11 +208,13 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
   private Behavior<Command> onNotified(Notified m) {
     NotificationListener.Notification n = m.notification();
     switch (n.channel()) {
-      case "amqp_outbox" -> forward(n.payload(), BrokerSupervisor.Wake.INSTANCE);
-      case "amqp_disconnect" -> forward(n.payload(), BrokerSupervisor.Disconnect.INSTANCE);
+      case "amqp_outbox" -> forward(n.payload(), (id, s) -> s.tell(BrokerSupervisor.Wake.INSTANCE));
+      case "amqp_disconnect" -> // only looks for a request row: any role may NOTIFY
+          forward(n.payload(), (id, s) -> disconnects.tell(new DisconnectGate.Requested(id, s)));
       case "amqp_broker_changed" -> load();
       case "" -> { // the listener reconnected: notifications may have been missed
         supervisors.values().forEach(s -> s.tell(BrokerSupervisor.Wake.INSTANCE));
+        supervisors.forEach((id, s) -> disconnects.tell(new DisconnectGate.Requested(id, s)));
         load();
       }
       default -> getContext().getLog().debug("ignoring notification on {}", n.channel());
@@ -252,11 +259,12 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
     return this;
   }
 
-  private void forward(String payload, BrokerSupervisor.Command command) {
+  private void forward(String payload, BiConsumer<Integer, ActorRef<BrokerSupervisor.Command>> action) {
     try {
-      ActorRef<BrokerSupervisor.Command> ref = supervisors.get(Integer.parseInt(payload.trim()));
+      int id = Integer.parseInt(payload.trim());
+      ActorRef<BrokerSupervisor.Command> ref = supervisors.get(id);
       if (ref != null) {
-        ref.tell(command);
+        action.accept(id, ref);
       }
     } catch (NumberFormatException e) {
       // The listener passes on broker_ids only; this is a guard, never the payload itself.

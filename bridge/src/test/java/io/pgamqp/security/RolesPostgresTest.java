@@ -48,8 +48,9 @@ class RolesPostgresTest {
 
   @Test
   void amqpBridgeHasExactlyTheTableAndColumnPrivilegesTheBridgesSqlNeeds() throws SQLException {
-    assertEquals(List.of("broker:SELECT", "broker_state:SELECT", "dead_letter:INSERT", "exchange_declaration:SELECT",
-            "outbox:DELETE", "outbox:SELECT", "status:SELECT"),
+    assertEquals(List.of("broker:SELECT", "broker_state:SELECT", "dead_letter:INSERT", "disconnect_request:DELETE",
+            "disconnect_request:SELECT", "exchange_declaration:SELECT", "outbox:DELETE", "outbox:SELECT",
+            "status:SELECT"),
         rows("select c.relname || ':' || a.privilege_type from pg_class c, aclexplode(c.relacl) a"
             + " where c.relnamespace = 'amqp'::regnamespace and a.grantee = 'amqp_bridge'::regrole order by 1"));
     assertEquals(List.of("broker_state.bridge_waiting_until:UPDATE", "broker_state.connected_since:UPDATE",
@@ -97,6 +98,7 @@ class RolesPostgresTest {
       for (String forbidden : List.of("update amqp.broker set password = 'x'",
           "insert into amqp.outbox (broker_id, exchange, body) values (" + broker + ", 'e', 'forged')",
           "update amqp.outbox set body = 'changed'", "update amqp.broker_state set max_body_bytes = 1",
+          "insert into amqp.disconnect_request (broker_id) values (" + broker + ")",
           "select * from amqp.dead_letter", "delete from amqp.dead_letter", "select * from amqp.dead_letter_audit",
           "select amqp.dead_letter_replay(broker_id => 1)")) {
         SQLException e = assertThrows(SQLException.class, () -> st.execute(forbidden), forbidden);

@@ -97,6 +97,7 @@ class FunctionPrivilegesPostgresTest {
                     "select amqp.publish_many(" + broker + ", 'ex', array['k'], array['refused'])",
                     "insert into amqp.outbox (broker_id, exchange, body) values (1, 'e', 'forged')",
                     "update amqp.broker_state set max_body_bytes = 1",
+                    "insert into amqp.disconnect_request (broker_id) values (" + broker + ")",
                     "select amqp.broker_changed()", "select amqp.broker_state_replace()")) {
                 assertServerErrorState(INSUFFICIENT_PRIVILEGE, () -> Sql.rows(connection, forbidden));
             }
