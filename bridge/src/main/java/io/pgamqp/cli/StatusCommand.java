@@ -27,7 +27,7 @@ import org.postgresql.util.PGInterval;
  * database is away. Exit codes: 0 shown, 1 database unreachable or not installed, 2 bad option.
  */
 public final class StatusCommand {
-  static final String USAGE = "usage: java -jar pgamqp.jar status [--watch [SECONDS]]";
+  static final String USAGE = "usage: pgamqp status [--watch [SECONDS]]";
   private static final double DEFAULT_WATCH_SECONDS = 2;
   private static final String CLEAR_SCREEN = "\033[H\033[2J";
   private static final String UNDEFINED_TABLE = "42P01";

@@ -26,7 +26,20 @@ class CommandLineTest {
 
     assertEquals(2, run.exitCode(), run.output());
     assertTrue(run.output().contains("pgamqp: unknown command 'frobnicate'"), run.output());
-    assertTrue(run.output().contains("usage: java -jar pgamqp.jar <command>"), run.output());
+    assertTrue(run.output().contains("usage: pgamqp <command>"), run.output());
+  }
+
+  @Test
+  void versionAndEachCommandsHelpExitZero() throws Exception {
+    CommandRun version = CommandRun.main(cwd, Map.of(), WAIT, "--version");
+    assertEquals(0, version.exitCode(), version.output());
+    assertTrue(version.output().matches("pgamqp \\S+ \\(commit ([0-9a-f]{12}(-dirty)?|unknown)\\)\\s*"),
+        version.output());
+    for (String command : new String[] {"install", "run", "status"}) {
+      CommandRun help = CommandRun.main(cwd, Map.of(), WAIT, command, "--help");
+      assertEquals(0, help.exitCode(), help.output());
+      assertTrue(help.output().startsWith("usage: pgamqp " + command), help.output());
+    }
   }
 
   @Test
