@@ -1187,7 +1187,8 @@ comment on function amqp.publish(integer, varchar, varchar, varchar, integer, va
 --
 -- routing_keys: one per message, or a single one for every message. correlation_ids: NULL, or one
 -- per message (its elements may be NULL). Arrays must be one-dimensional; errors name an element by
--- its subscript. The other arguments are amqp.publish's and hold for every message.
+-- its subscript. messages NULL (array_agg over no rows) is an empty batch: nothing is queued, 0 is
+-- returned. The other arguments are amqp.publish's and hold for every message.
 create or replace function amqp.publish_many(
     broker_id integer,
     exchange varchar,
@@ -1230,10 +1231,10 @@ begin
         raise exception using errcode = '22004',
             message = 'amqp.publish_many: routing_keys must not be null',
             hint = 'pass one routing key per message, or a single one for all, e.g. array['''']';
-    elsif publish_many.messages is null then
-        raise exception using errcode = '22004',
-            message = 'amqp.publish_many: messages must not be null',
-            hint = 'pass an array of message bodies; an empty array queues nothing';
+    end if;
+    -- array_agg over no rows gives NULL, not an empty array: both queue nothing.
+    if publish_many.messages is null then
+        publish_many.messages := '{}';
     end if;
     select a.name into v_field
       from (values (1, 'routing_keys', pg_catalog.array_ndims(publish_many.routing_keys)),
