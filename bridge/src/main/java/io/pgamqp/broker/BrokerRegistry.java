@@ -3,21 +3,26 @@ package io.pgamqp.broker;
 import akka.Done;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
-import akka.actor.typed.PostStop;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.TimerScheduler;
-import io.pgamqp.outbox.DisconnectRequests;
+import io.pgamqp.metrics.BridgeMetrics;
 import io.pgamqp.outbox.NotificationListener;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keeps one {@link BrokerSupervisor} per {@code broker_id} in {@code amqp.broker}: starts one for a new id, stops the
@@ -30,6 +35,8 @@ import java.util.function.IntConsumer;
  * to the brokers it hosts.
  */
 public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Command> {
+  // For callbacks off the actor's thread, which must not touch its context.
+  private static final Logger log = LoggerFactory.getLogger(BrokerRegistry.class);
 
   public sealed interface Command {}
 
@@ -73,9 +80,6 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
 
   private enum SampleBacklog implements Command { INSTANCE }
 
-  private static final String BACKLOG =
-      "select broker_id, backlog, coalesce(extract(epoch from oldest_pending_age), 0) from amqp.status";
-
   private final BrokerSupervisor.Deps deps;
   private final Map<Integer, ActorRef<BrokerSupervisor.Command>> supervisors = new HashMap<>();
   // Supervisors told to stop; clustered, a broker handed back to this node may get a new one while the old one drains.
@@ -102,7 +106,7 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
    * brokers run where the cluster places them, asked for again every {@code ensureInterval}.
    */
   public static Behavior<Command> clustered(BrokerSupervisor.Deps deps,
-      Function<ActorRef<Command>, IntConsumer> placement, java.time.Duration ensureInterval) {
+      Function<ActorRef<Command>, IntConsumer> placement, Duration ensureInterval) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(EnsureAll.INSTANCE, ensureInterval);
       return new BrokerRegistry(ctx, timers, deps, placement.apply(ctx.getSelf()));
@@ -116,7 +120,7 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
     this.deps = deps;
     this.placement = placement;
     this.statusAdapter = ctx.messageAdapter(BrokerStatus.class, StatusChanged::new);
-    this.disconnects = ctx.spawn(DisconnectGate.create(new DisconnectRequests(deps.store().database()),
+    this.disconnects = ctx.spawn(DisconnectGate.create(deps.store().disconnectRequests(),
         deps.settings().backoffMin()), "disconnect-requests");
     timers.startTimerWithFixedDelay(Refresh.INSTANCE, deps.settings().brokerRefresh());
     timers.startTimerWithFixedDelay(SampleBacklog.INSTANCE, deps.settings().progressInterval());
@@ -153,7 +157,6 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
           return this;
         })
         .onMessageEquals(SampleBacklog.INSTANCE, this::onSampleBacklog)
-        .onSignal(PostStop.class, s -> this)
         .build();
   }
 
@@ -292,32 +295,23 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
   }
 
   private Behavior<Command> onGetStatus(GetStatus m) {
-    java.util.List<BrokerStatus> brokers = new java.util.ArrayList<>(statuses.values());
-    brokers.sort(java.util.Comparator.comparingInt(BrokerStatus::brokerId));
-    deps.store().database().run(c -> c.isValid(2)).whenComplete((ok, e) -> {
-      boolean reachable = e == null && Boolean.TRUE.equals(ok);
-      String why = reachable ? null : e == null ? "connection is not valid" : e.getMessage();
-      m.replyTo().tell(new BridgeStatus(reachable, why, brokers));
-    });
+    List<BrokerStatus> brokers = new ArrayList<>(statuses.values());
+    brokers.sort(Comparator.comparingInt(BrokerStatus::brokerId));
+    deps.store().unreachable().thenAccept(why -> m.replyTo().tell(new BridgeStatus(why == null, why, brokers)));
     return this;
   }
 
-  /** Feeds the backlog gauges and the drain-progress log; amqp.status keeps this cheap on a large backlog. */
+  /** Feeds the backlog gauges and the drain-progress log. */
   private Behavior<Command> onSampleBacklog() {
     if (supervisors.isEmpty()) {
       return this;
     }
-    io.pgamqp.metrics.BridgeMetrics metrics = deps.metrics();
-    deps.store().database().run(c -> {
-      try (java.sql.Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery(BACKLOG)) {
-        while (rs.next()) {
-          metrics.backlog(rs.getInt(1), rs.getLong(2), rs.getDouble(3));
-        }
-      }
-      return null;
-    }).whenComplete((x, e) -> {
+    BridgeMetrics metrics = deps.metrics();
+    deps.store().backlog().whenComplete((all, e) -> {
       if (e != null) {
-        org.slf4j.LoggerFactory.getLogger(BrokerRegistry.class).debug("backlog sample failed: {}", e.getMessage());
+        log.debug("backlog sample failed: {}", e.getMessage());
+      } else {
+        all.forEach(b -> metrics.backlog(b.brokerId(), b.rows(), b.oldestSeconds()));
       }
     });
     return this;

@@ -13,11 +13,11 @@ import io.pgamqp.broker.BrokerStatus.Phase;
 import io.pgamqp.config.BridgeSettings;
 import io.pgamqp.config.DatabaseSettings;
 import io.pgamqp.metrics.BridgeMetrics;
+import io.pgamqp.outbox.BrokerStateReport;
 import io.pgamqp.outbox.OutboxOwnershipLost;
 import io.pgamqp.outbox.OutboxStore;
+import io.pgamqp.outbox.OwnershipLock;
 import io.pgamqp.outbox.Wakeup;
-import java.io.IOException;
-import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -43,9 +43,6 @@ import java.util.function.Supplier;
  * Messages a state has no use for (replies of an earlier state, a timer that raced a change) are left unhandled.
  */
 public final class BrokerSupervisor {
-  /** This process, as amqp.status shows the owner of a broker. */
-  static final String OWNER = hostName() + ":" + ProcessHandle.current().pid();
-
   public sealed interface Command {}
 
   /** The broker's rows as last read; a change of endpoints means reconnecting to the new ones. */
@@ -96,6 +93,7 @@ public final class BrokerSupervisor {
   private final Executor blocking;
   private final Backoff backoff;
   private final Wakeup wakeup = new Wakeup();
+  private final BrokerStateReport report;
 
   // What this broker has, across states; only the actor's thread touches these.
   private OwnershipLock lock;
@@ -128,6 +126,7 @@ public final class BrokerSupervisor {
     this.statusListener = statusListener;
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("pgamqp-blocking-dispatcher"));
     this.backoff = new Backoff(settings.backoffMin(), settings.backoffMax(), settings.backoffJitter());
+    this.report = deps.store().stateReport(brokerId);
   }
 
   // ---- acquiring the lock
@@ -167,7 +166,7 @@ public final class BrokerSupervisor {
     standbyLogged = false;
     connectedOnce = false;
     metrics.owned(brokerId, true);
-    deps.store().recordOwnership(brokerId, OWNER, true);
+    report.owned(true);
     ctx.getLog().info("broker {}: this bridge owns it now (advisory lock held by session {})", brokerId, lock.pid());
     timers.startTimerWithFixedDelay(CheckOwnership.INSTANCE, settings.ownershipCheck());
     return connect();
@@ -225,7 +224,7 @@ public final class BrokerSupervisor {
     connectedOnce = true;
     lastError = null;
     metrics.connectionState(brokerId, true);
-    deps.store().recordConnection(brokerId, OWNER, l.hostPort());
+    report.connected(l.hostPort());
     if (lock == null) {
       return reacquire();
     }
@@ -326,7 +325,7 @@ public final class BrokerSupervisor {
     timers.cancel(CheckOwnership.INSTANCE);
     closeLink();
     if (lock != null) {
-      deps.store().recordOwnership(brokerId, OWNER, false);
+      report.owned(false);
       lock.close();
       lock = null;
     }
@@ -469,7 +468,7 @@ public final class BrokerSupervisor {
 
   private Behavior<Command> finishStop(List<ActorRef<Done>> replyTo) {
     if (lock != null) {
-      deps.store().recordOwnership(brokerId, OWNER, false);
+      report.owned(false);
     }
     releaseAll();
     metrics.owned(brokerId, false);
@@ -581,7 +580,7 @@ public final class BrokerSupervisor {
   private void failed(String why) {
     lastError = why;
     if (lock != null) {
-      deps.store().recordError(brokerId, OWNER, why);
+      report.failed(why);
     }
     reportStatus();
   }
@@ -603,7 +602,7 @@ public final class BrokerSupervisor {
     link = null;
     metrics.connectionState(brokerId, false);
     if (lock != null) {
-      deps.store().recordConnection(brokerId, OWNER, null);
+      report.connected(null);
     }
   }
 
@@ -630,17 +629,5 @@ public final class BrokerSupervisor {
       }
     }, blocking);
     ctx.pipeToSelf(result, (value, error) -> reply.apply(value, error == null ? null : ErrorText.unwrap(error)));
-  }
-
-  private static String hostName() {
-    String h = System.getenv("HOSTNAME");
-    if (h == null || h.isBlank()) {
-      try {
-        h = InetAddress.getLocalHost().getHostName();
-      } catch (IOException e) {
-        h = "localhost";
-      }
-    }
-    return h;
   }
 }

@@ -15,7 +15,7 @@ public final class DisconnectRequests {
 
   private final SlickDatabase db;
 
-  public DisconnectRequests(SlickDatabase db) {
+  DisconnectRequests(SlickDatabase db) {
     this.db = db;
   }
 

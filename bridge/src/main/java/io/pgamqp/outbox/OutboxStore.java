@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,9 +23,6 @@ import java.util.concurrent.CompletionStage;
  */
 public final class OutboxStore {
 
-  /** First key of the two-int advisory lock that marks the owner of a broker ('pgaq'); the second is the broker_id. */
-  public static final int LOCK_CLASS = 0x70676171;
-
   private static final String COLUMNS =
       "o.id, o.tx::text, o.kind, o.exchange, o.routing_key, o.body, o.delivery_mode, o.content_type, o.reply_to,"
           + " o.correlation_id, coalesce(o.message_id, o.id::text),"
@@ -38,7 +36,7 @@ public final class OutboxStore {
           + " pg_catalog.age(pg_catalog.xid(pg_catalog.pg_snapshot_xmin(snap.s))), " + COLUMNS
           + " from (select pg_catalog.pg_current_snapshot() as s) snap"
           + " cross join (select exists (select 1 from pg_catalog.pg_locks l where l.locktype = 'advisory'"
-          + "   and l.classid operator(pg_catalog.=) " + LOCK_CLASS + "::oid"
+          + "   and l.classid operator(pg_catalog.=) " + OwnershipLock.LOCK_CLASS + "::oid"
           + "   and l.objid operator(pg_catalog.=) ?::oid and l.objsubid = 2 and l.pid = ?"
           + "   and l.granted) as ok) own"
           + " left join lateral (select * from amqp.outbox o where own.ok and o.broker_id = ? and o.id > ?"
@@ -83,25 +81,19 @@ public final class OutboxStore {
   private static final String NOT_WAITING =
       "update amqp.broker_state set bridge_waiting_until = null where broker_id = ? and bridge_waiting_until is not null";
 
-  private static final String OWNER =
-      "update amqp.broker_state set owner = ?, owned_since = case when ? then pg_catalog.now() end,"
-          + " connected_to = null, connected_since = null where broker_id = ? and (? or owner = ?)";
-
-  private static final String CONNECTED =
-      "update amqp.broker_state set connected_to = ?,"
-          + " connected_since = case when ? is null then null else pg_catalog.now() end"
-          + " where broker_id = ? and owner = ?";
-
-  private static final String ERROR =
-      "update amqp.broker_state set last_error = ?, last_error_at = pg_catalog.now() where broker_id = ? and owner = ?";
-
   private static final String CONFIRMED_AT =
       "update amqp.broker_state set last_confirm_at = pg_catalog.now() where broker_id = ?"
           + " and (last_confirm_at is null"
           + "   or last_confirm_at < pg_catalog.now() operator(pg_catalog.-) interval '1 second')";
 
+  private static final String BACKLOG =
+      "select broker_id, backlog, coalesce(extract(epoch from oldest_pending_age), 0) from amqp.status";
+
   /** What one claim saw. */
   public record Claim(Snapshot snapshot, boolean owned, List<OutboxRow> rows) {}
+
+  /** One broker's pending rows and the age of its oldest, in seconds (0 when none). */
+  public record Backlog(int brokerId, long rows, double oldestSeconds) {}
 
   private final SlickDatabase db;
   private final BridgeMetrics metrics;
@@ -123,10 +115,6 @@ public final class OutboxStore {
         metrics.outboxQuery(brokerId, query, System.nanoTime() - startNanos);
       }
     });
-  }
-
-  public SlickDatabase database() {
-    return db;
   }
 
   /** Claims up to {@code limit} rows of {@code brokerId} after {@code cursor}, if {@code ownerPid} holds its lock. */
@@ -220,54 +208,36 @@ public final class OutboxStore {
     });
   }
 
-  /**
-   * The bridge's runtime report in {@code amqp.broker_state}, shown by {@code amqp.status}. Best effort: a failed
-   * write is logged, never fatal. {@code owner} identifies this process ({@code host:pid}); writes other than taking
-   * ownership only touch a row this process owns, so a stale process cannot overwrite its successor's report.
-   */
-  public void recordOwnership(int brokerId, String owner, boolean owned) {
-    report(c -> {
-      try (PreparedStatement ps = c.prepareStatement(OWNER)) {
-        ps.setString(1, owned ? owner : null);
-        ps.setBoolean(2, owned);
-        ps.setInt(3, brokerId);
-        ps.setBoolean(4, owned);
-        ps.setString(5, owner);
-        return ps.executeUpdate();
-      }
-    });
+  /** {@code brokerId}'s runtime report in {@code amqp.broker_state}, as this process writes it. */
+  public BrokerStateReport stateReport(int brokerId) {
+    return new BrokerStateReport(db, brokerId);
   }
 
-  /** {@code connectedTo} null when the connection closed. */
-  public void recordConnection(int brokerId, String owner, String connectedTo) {
-    report(c -> {
-      try (PreparedStatement ps = c.prepareStatement(CONNECTED)) {
-        ps.setString(1, connectedTo);
-        ps.setString(2, connectedTo);
-        ps.setInt(3, brokerId);
-        ps.setString(4, owner);
-        return ps.executeUpdate();
-      }
-    });
+  /** The {@code amqp.disconnect()} requests waiting in {@code amqp.disconnect_request}. */
+  public DisconnectRequests disconnectRequests() {
+    return new DisconnectRequests(db);
   }
 
-  public void recordError(int brokerId, String owner, String error) {
-    report(c -> {
-      try (PreparedStatement ps = c.prepareStatement(ERROR)) {
-        ps.setString(1, error);
-        ps.setInt(2, brokerId);
-        ps.setString(3, owner);
-        return ps.executeUpdate();
-      }
-    });
-  }
-
-  private void report(SlickDatabase.Work<Integer> work) {
-    db.run(work).whenComplete((n, e) -> {
+  /** Whether the database answers within 2 s: completes with null when it does, else with why not. */
+  public CompletionStage<String> unreachable() {
+    return db.run(c -> c.isValid(2)).handle((valid, e) -> {
       if (e != null) {
-        org.slf4j.LoggerFactory.getLogger(OutboxStore.class)
-            .debug("could not write the runtime report to amqp.broker_state: {}", e.getMessage());
+        return e.getMessage();
       }
+      return Boolean.TRUE.equals(valid) ? null : "connection is not valid";
+    });
+  }
+
+  /** Every broker's backlog, as {@code amqp.status} counts it (cheap on a large backlog). */
+  public CompletionStage<List<Backlog>> backlog() {
+    return db.run(c -> {
+      List<Backlog> all = new ArrayList<>();
+      try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(BACKLOG)) {
+        while (rs.next()) {
+          all.add(new Backlog(rs.getInt(1), rs.getLong(2), rs.getDouble(3)));
+        }
+      }
+      return all;
     });
   }
 
@@ -281,7 +251,7 @@ public final class OutboxStore {
       // Not waiting for this commit's WAL flush is safe: a settlement lost in a database crash leaves its rows in the
       // outbox, so they are sent again (a duplicate, never a loss), and the transaction still applies all or nothing.
       // Waiting for it made the serial settle stage the slowest step of a batch under load.
-      try (java.sql.Statement st = c.createStatement()) {
+      try (Statement st = c.createStatement()) {
         st.execute(ASYNC_COMMIT);
       }
       if (!settlement.deleted().isEmpty()) {

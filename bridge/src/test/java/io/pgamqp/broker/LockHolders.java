@@ -1,6 +1,6 @@
 package io.pgamqp.broker;
 
-import io.pgamqp.outbox.OutboxStore;
+import io.pgamqp.outbox.OwnershipLock;
 import io.pgamqp.testkit.TestDatabase;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -14,7 +14,7 @@ final class LockHolders {
   private static final String HOLDERS =
       "select l.pid, a.application_name from pg_catalog.pg_locks l"
           + " left join pg_catalog.pg_stat_activity a on a.pid = l.pid"
-          + " where l.locktype = 'advisory' and l.classid = " + OutboxStore.LOCK_CLASS
+          + " where l.locktype = 'advisory' and l.classid = " + OwnershipLock.LOCK_CLASS
           + " and l.objid = ?::oid and l.objsubid = 2 and l.granted"
           + " and l.database = (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database())";
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
+import io.pgamqp.outbox.OwnershipLock;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.Tally;
 import io.pgamqp.testkit.TestDatabase;
@@ -197,7 +198,7 @@ final class ClusterRig implements Tally.Rig, AutoCloseable {
     brokerIds.forEach(b -> counts.put(b, 0));
     try (java.sql.Connection c = db.connect(); ResultSet rs = c.createStatement().executeQuery(
         "select l.objid::int, count(*) from pg_catalog.pg_locks l where l.locktype = 'advisory'"
-            + " and l.classid = " + io.pgamqp.outbox.OutboxStore.LOCK_CLASS + " and l.objsubid = 2 and l.granted"
+            + " and l.classid = " + OwnershipLock.LOCK_CLASS + " and l.objsubid = 2 and l.granted"
             + " and l.database = (select oid from pg_catalog.pg_database where datname = current_database())"
             + " group by 1")) {
       while (rs.next()) {

@@ -1,5 +1,6 @@
 package io.pgamqp.faults;
 
+import io.pgamqp.outbox.OwnershipLock;
 import io.pgamqp.testkit.Eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -7,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgamqp.Bridge;
-import io.pgamqp.outbox.OutboxStore;
 import io.pgamqp.testkit.BridgeRunner;
 import io.pgamqp.testkit.Tally;
 import java.sql.Connection;
@@ -179,7 +179,7 @@ class DatabaseFaultsTest {
     List<Integer> pids = new ArrayList<>();
     try (Connection c = rig.db.connect(); PreparedStatement ps = c.prepareStatement(
         "select l.pid from pg_catalog.pg_locks l where l.locktype = 'advisory' and l.classid = "
-            + OutboxStore.LOCK_CLASS + " and l.objid = ?::oid and l.objsubid = 2 and l.granted and l.database ="
+            + OwnershipLock.LOCK_CLASS + " and l.objid = ?::oid and l.objsubid = 2 and l.granted and l.database ="
             + " (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database())")) {
       ps.setInt(1, rig.brokerId);
       try (ResultSet rs = ps.executeQuery()) {

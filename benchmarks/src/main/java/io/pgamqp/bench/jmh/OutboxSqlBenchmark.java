@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import io.pgamqp.config.DatabaseSettings;
 import io.pgamqp.outbox.OutboxRow;
 import io.pgamqp.outbox.OutboxStore;
+import io.pgamqp.outbox.OwnershipLock;
 import io.pgamqp.outbox.Settlement;
 import io.pgamqp.outbox.SlickDatabase;
 import java.sql.Connection;
@@ -63,7 +64,7 @@ public class OutboxSqlBenchmark {
       // The claim is fenced by the owner's advisory lock: hold it on a session of our own and claim with its pid.
       admin = DriverManager.getConnection(settings.url(), BenchEnv.PG_USER, "");
       try (Statement st = admin.createStatement();
-          ResultSet rs = st.executeQuery("select pg_advisory_lock(" + OutboxStore.LOCK_CLASS + ", 1),"
+          ResultSet rs = st.executeQuery("select pg_advisory_lock(" + OwnershipLock.LOCK_CLASS + ", 1),"
               + " pg_backend_pid()")) {
         rs.next();
         lockPid = rs.getInt(2);

@@ -1,7 +1,6 @@
-package io.pgamqp.broker;
+package io.pgamqp.outbox;
 
 import io.pgamqp.config.DatabaseSettings;
-import io.pgamqp.outbox.OutboxStore;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -13,7 +12,11 @@ import java.sql.Statement;
  * may take it, and our claim queries (fenced on this session's pid) return nothing more. Blocking; not thread-safe:
  * used by its supervisor through the blocking dispatcher, one call at a time.
  */
-final class OwnershipLock implements AutoCloseable {
+public final class OwnershipLock implements AutoCloseable {
+
+  /** First key of the two-int advisory lock that marks the owner of a broker ('pgaq'); the second is the broker_id. */
+  public static final int LOCK_CLASS = 0x70676171;
+
   private final Connection connection;
   private final int pid;
 
@@ -23,10 +26,10 @@ final class OwnershipLock implements AutoCloseable {
   }
 
   /** Takes the lock, or returns null when another session holds it. */
-  static OwnershipLock tryAcquire(DatabaseSettings db, int brokerId) throws SQLException {
+  public static OwnershipLock tryAcquire(DatabaseSettings db, int brokerId) throws SQLException {
     Connection c = db.connect("pgamqp owner of broker " + brokerId);
     try (Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("select pg_catalog.pg_try_advisory_lock(" + OutboxStore.LOCK_CLASS + ", "
+        ResultSet rs = st.executeQuery("select pg_catalog.pg_try_advisory_lock(" + LOCK_CLASS + ", "
             + brokerId + "), pg_catalog.pg_backend_pid()")) {
       rs.next();
       if (rs.getBoolean(1)) {
@@ -41,7 +44,7 @@ final class OwnershipLock implements AutoCloseable {
   }
 
   /** The backend pid holding the lock, used to fence claims. */
-  int pid() {
+  public int pid() {
     return pid;
   }
 
@@ -49,7 +52,7 @@ final class OwnershipLock implements AutoCloseable {
    * True while the lock session answers from the backend that took the lock: a pooler that moved this connection to
    * another server backend (pgamqp.db.session-url through a transaction-mode pooler) has taken the lock away from us.
    */
-  boolean isAlive() {
+  public boolean isAlive() {
     try (Statement st = connection.createStatement()) {
       // A query timeout alone does not help against a black-holed database (its cancel request hangs too): bound
       // the socket read itself.
