@@ -1,5 +1,6 @@
 package io.pgamqp.cli;
 
+import com.typesafe.config.Config;
 import io.pgamqp.config.DatabaseSettings;
 import io.pgamqp.config.PgamqpConfig;
 import java.io.IOException;
@@ -35,12 +36,14 @@ public final class InstallCommand {
           + " where c.relnamespace = 'amqp'::regnamespace and not t.tgisinternal";
 
   static int run(String[] args) throws Exception {
-    DatabaseSettings db = DatabaseSettings.create(PgamqpConfig.load());
+    Config config = PgamqpConfig.load();
+    DatabaseSettings db = DatabaseSettings.create(config);
+    String where = ChosenDatabase.describe(config, db);
     List<String> changes = install(db);
     if (changes.isEmpty()) {
-      System.out.println("schema amqp in " + db.displayUrl() + " is up to date: nothing changed");
+      System.out.println("schema amqp in " + where + " is up to date: nothing changed");
     } else {
-      System.out.println("schema amqp in " + db.displayUrl() + ": " + changes.size() + " change(s)");
+      System.out.println("schema amqp in " + where + ": " + changes.size() + " change(s)");
       changes.forEach(c -> System.out.println("  " + c));
     }
     return 0;

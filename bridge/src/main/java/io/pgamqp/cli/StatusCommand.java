@@ -31,6 +31,7 @@ public final class StatusCommand {
   private static final double DEFAULT_WATCH_SECONDS = 2;
   private static final String CLEAR_SCREEN = "\033[H\033[2J";
   private static final String UNDEFINED_TABLE = "42P01";
+  private static final String INVALID_SCHEMA = "3F000";
   private static final String QUERY =
       "select s.*, pg_catalog.now() as pgamqp_now from amqp.status s order by s.broker_id";
   private static final DateTimeFormatter CLOCK =
@@ -73,13 +74,14 @@ public final class StatusCommand {
       err.println(USAGE);
       return 2;
     }
-    DatabaseSettings db = DatabaseSettings.create(config != null ? config : PgamqpConfig.load());
+    Config cfg = config != null ? config : PgamqpConfig.load();
+    DatabaseSettings db = DatabaseSettings.create(cfg);
     Connection connection;
     try {
       connection = db.connect("pgamqp status");
     } catch (SQLException e) {
-      err.println("pgamqp status: cannot connect to the database " + db.displayUrl() + " as " + db.user() + ": "
-          + e.getMessage());
+      err.println("pgamqp status: cannot connect to the database " + ChosenDatabase.describe(cfg, db) + " as "
+          + db.user() + ": " + e.getMessage());
       return 1;
     }
     try {
@@ -89,9 +91,9 @@ public final class StatusCommand {
         out.flush();
         return 0;
       }
-      return watch(connection, first, db, watchSeconds, out);
+      return watch(connection, first, cfg, db, watchSeconds, out);
     } catch (SQLException e) {
-      err.println("pgamqp status: " + explain(e, db));
+      err.println("pgamqp status: " + explain(e, cfg, db));
       return 1;
     } finally {
       close(connection);
@@ -134,8 +136,8 @@ public final class StatusCommand {
    * Redraws until interrupted (Ctrl-C ends the JVM); a lost database is shown and retried, not fatal. Closes the
    * connections it opens; {@code first} stays the caller's.
    */
-  private static int watch(Connection first, Reading firstReading, DatabaseSettings db, double seconds,
-      PrintStream out) {
+  private static int watch(Connection first, Reading firstReading, Config config, DatabaseSettings db,
+      double seconds, PrintStream out) {
     Connection connection = first;
     long periodMillis = Math.max(1, Math.round(seconds * 1000));
     String every = seconds == Math.rint(seconds) ? Long.toString((long) seconds) : Double.toString(seconds);
@@ -152,7 +154,7 @@ public final class StatusCommand {
         }
         screen = render(reading, db.displayUrl());
       } catch (SQLException e) {
-        screen = header(db.displayUrl(), Instant.now()) + explain(e, db) + "\n";
+        screen = header(db.displayUrl(), Instant.now()) + explain(e, config, db) + "\n";
         if (connection != null && connection != first) {
           close(connection);
         }
@@ -321,12 +323,14 @@ public final class StatusCommand {
     return s.replaceAll("\\s*\\R\\s*", " ").strip();
   }
 
-  private static String explain(SQLException e, DatabaseSettings db) {
-    if (UNDEFINED_TABLE.equals(e.getSQLState())) {
-      return "the view amqp.status is missing in " + db.displayUrl()
-          + ": install or upgrade the schema with `java -jar pgamqp.jar install`";
+  private static String explain(SQLException e, Config config, DatabaseSettings db) {
+    if (UNDEFINED_TABLE.equals(e.getSQLState()) || INVALID_SCHEMA.equals(e.getSQLState())) {
+      // Which database first: a newcomer without PGAMQP_DB_URL is looking at the default one, not theirs.
+      return "schema amqp (view amqp.status) is not installed, or is older than this pgamqp, in the database "
+          + ChosenDatabase.describe(config, db) + ". If pgamqp lives in another database, "
+          + ChosenDatabase.howToChoose() + "; to install or upgrade it in this one: pgamqp install";
     }
-    return "reading amqp.status from " + db.displayUrl() + " failed: " + e.getMessage();
+    return "reading amqp.status from " + ChosenDatabase.describe(config, db) + " failed: " + e.getMessage();
   }
 
   /** Columns a newer view added are read only when there. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.sql.SQLException;
@@ -86,9 +87,33 @@ class StatusCommandPostgresTest {
         StatusCommandTest.Output o = new StatusCommandTest.Output();
         int code = StatusCommand.run(args, configFor(db), o.out, o.err);
         assertEquals(1, code);
-        assertEquals("pgamqp status: the view amqp.status is missing in " + db.jdbcUrl()
-            + ": install or upgrade the schema with `java -jar pgamqp.jar install`\n", o.err());
+        assertTrue(o.err().startsWith("pgamqp status: schema amqp (view amqp.status) is not installed, or is older"
+            + " than this pgamqp, in the database " + db.jdbcUrl() + " ("), o.err());
+        assertTrue(o.err().contains("If pgamqp lives in another database, set PGAMQP_DB_URL="), o.err());
+        assertTrue(o.err().endsWith("; to install or upgrade it in this one: pgamqp install\n"), o.err());
       }
+    }
+  }
+
+  /**
+   * A newcomer who set no URL gets the default database: the answer says so, and how to choose theirs, before it
+   * mentions installing there.
+   */
+  @Test
+  void theDefaultDatabaseIsNamedAsTheDefaultBeforeAnyInstallAdvice() throws SQLException {
+    try (TestDatabase db = TestServers.get().createEmptyDatabase("status_default")) {
+      TestServers servers = TestServers.get();
+      // The URL as reference.conf gives it when PGAMQP_DB_URL is unset (here pointing at an empty test database).
+      Config fromDefaults = ConfigFactory.parseString("pgamqp.db.url = \"" + db.jdbcUrl() + "\"",
+              ConfigParseOptions.defaults().setOriginDescription("reference.conf @ jar:file:pgamqp.jar!/reference.conf"))
+          .withFallback(ConfigFactory.parseMap(Map.of("pgamqp.db.user", servers.dbUser(), "pgamqp.db.password",
+              servers.dbPassword())))
+          .withFallback(ConfigFactory.defaultReference()).resolve();
+      StatusCommandTest.Output o = new StatusCommandTest.Output();
+      assertEquals(1, StatusCommand.run(new String[0], fromDefaults, o.out, o.err));
+      String err = o.err();
+      assertTrue(err.contains(db.jdbcUrl() + " (the built-in default: PGAMQP_DB_URL is not set)"), err);
+      assertTrue(err.indexOf("set PGAMQP_DB_URL=") < err.indexOf("pgamqp install"), err);
     }
   }
 
