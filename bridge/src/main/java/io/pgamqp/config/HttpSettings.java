@@ -11,8 +11,22 @@ import java.time.Duration;
  * @param host address to bind, e.g. {@code 0.0.0.0} (all interfaces) or {@code 127.0.0.1}
  * @param port TCP port; 0 binds any free port (tests)
  * @param statusTimeout how long {@code /health/ready} waits for the bridge's status before answering 503
+ * @param idleTimeout a connection that sends or receives nothing for this long is closed (also one stuck in the middle
+ *     of a request line)
+ * @param maxConnections connections served at once; more wait to be accepted
+ * @param readinessDetail false: {@code /health/ready} answers only {@code {"status":"UP"}} or {@code "DOWN"}, without
+ *     broker addresses, errors or reasons
  */
-public record HttpSettings(boolean enabled, String host, int port, Duration statusTimeout) {
+public record HttpSettings(boolean enabled, String host, int port, Duration statusTimeout, Duration idleTimeout,
+    int maxConnections, boolean readinessDetail) {
+
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(10);
+  public static final int DEFAULT_MAX_CONNECTIONS = 256;
+
+  /** The defaults for the settings not given. */
+  public HttpSettings(boolean enabled, String host, int port, Duration statusTimeout) {
+    this(enabled, host, port, statusTimeout, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, true);
+  }
 
   public static HttpSettings create(Config config) {
     Settings s = new Settings(config, "pgamqp.http");
@@ -21,10 +35,11 @@ public record HttpSettings(boolean enabled, String host, int port, Duration stat
     if (host.isEmpty()) {
       throw new ConfigError("setting pgamqp.http.host must be an address or host name to bind, such as 0.0.0.0");
     }
-    return new HttpSettings(enabled, host, s.port("port", "PGAMQP_HTTP_PORT"), s.positiveDuration("status-timeout"));
+    return new HttpSettings(enabled, host, s.port("port", "PGAMQP_HTTP_PORT"), s.positiveDuration("status-timeout"),
+        s.positiveDuration("idle-timeout"), s.positiveInt("max-connections"), s.bool("readiness-detail"));
   }
 
   public HttpSettings withPort(int newPort) {
-    return new HttpSettings(enabled, host, newPort, statusTimeout);
+    return new HttpSettings(enabled, host, newPort, statusTimeout, idleTimeout, maxConnections, readinessDetail);
   }
 }

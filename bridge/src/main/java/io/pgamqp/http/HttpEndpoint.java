@@ -1,56 +1,69 @@
 package io.pgamqp.http;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.http.javadsl.Http;
+import akka.http.javadsl.ServerBinding;
+import akka.http.javadsl.model.ContentType;
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpEntities;
+import akka.http.javadsl.model.HttpMethods;
+import akka.http.javadsl.model.HttpRequest;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.headers.Allow;
+import akka.http.javadsl.model.headers.CacheControl;
+import akka.http.javadsl.model.headers.CacheDirectives;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import io.pgamqp.config.HttpSettings;
 import io.pgamqp.metrics.MicrometerBridgeMetrics;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The operations endpoint, on the JDK's built-in HTTP server:
+ * The operations endpoint, on Akka HTTP's server (core, no routing DSL):
  * <ul>
  *   <li>{@code GET /health/live}: 200 {@code {"status":"UP"}} while the bridge runs, else 503;
  *   <li>{@code GET /health/ready}: 200 when the bridge is ready, else 503; the JSON body names the database's and
- *       each broker's state and why it is not ready ({@link Readiness} has the rules);
+ *       each broker's state and why it is not ready ({@link Readiness} has the rules), or only the status when
+ *       {@code pgamqp.http.readiness-detail} is off;
  *   <li>{@code GET /metrics}: every metric in the Prometheus text format ({@code text/plain; version=0.0.4}).
  * </ul>
  * {@code HEAD} works too; other methods get 405, other paths 404.
  *
- * <p>Threading: requests are handled on the endpoint's own two daemon threads ({@code pgamqp-http-N}), never on the
- * actor system's dispatchers. Readiness does not block them either: it asks the {@link StatusSource} for a stage
- * and answers from that stage's completion, moved back onto the endpoint's threads, or after
- * {@code status-timeout}.
+ * <p>Why Akka HTTP and not the JDK's server: that one reads each request on a pool thread, so a few clients that send
+ * half a request line and go silent held every thread and liveness probes timed out (restarting a healthy bridge).
+ * Here requests are parsed asynchronously, no thread waits for a client, and {@code pgamqp.http.idle-timeout} closes
+ * silent connections.
+ *
+ * <p>Threading: the server runs on an actor system of its own ({@code pgamqp-http}, two to four threads), apart from
+ * the bridge's, so that liveness still answers (503) when the bridge's system has stopped. No handler blocks: readiness
+ * answers from the {@link StatusSource}'s stage when it completes, or after {@code status-timeout}.
  */
 public final class HttpEndpoint implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HttpEndpoint.class);
-  private static final String JSON = "application/json";
-  private static final int THREADS = 2;
+  private static final ContentType JSON = ContentTypes.APPLICATION_JSON;
+  private static final ContentType PROMETHEUS = ContentTypes.parse(MicrometerBridgeMetrics.CONTENT_TYPE);
 
-  private final HttpServer server;
-  private final ExecutorService executor;
+  private final ActorSystem<Void> system;
   private final HttpSettings settings;
   private final BooleanSupplier live;
   private final StatusSource status;
   private final MicrometerBridgeMetrics metrics;
+  private volatile ServerBinding binding;
 
-  private HttpEndpoint(HttpServer server, ExecutorService executor, HttpSettings settings, BooleanSupplier live,
-      StatusSource status, MicrometerBridgeMetrics metrics) {
-    this.server = server;
-    this.executor = executor;
+  private HttpEndpoint(ActorSystem<Void> system, HttpSettings settings, BooleanSupplier live, StatusSource status,
+      MicrometerBridgeMetrics metrics) {
+    this.system = system;
     this.settings = settings;
     this.live = live;
     this.status = status;
@@ -67,69 +80,107 @@ public final class HttpEndpoint implements AutoCloseable {
    */
   public static HttpEndpoint start(HttpSettings settings, BooleanSupplier live, StatusSource status,
       MicrometerBridgeMetrics metrics) throws IOException {
-    HttpServer server;
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "pgamqp-http", serverConfig(settings));
+    HttpEndpoint endpoint = new HttpEndpoint(system, settings, live, status, metrics);
     try {
-      server = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), 0);
-    } catch (IOException e) {
+      endpoint.binding = Http.get(system).newServerAt(settings.host(), settings.port())
+          .bind(endpoint::handle).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException | TimeoutException | RuntimeException e) {
+      system.terminate();
+      Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
       throw new IOException("cannot listen on " + settings.host() + ":" + settings.port()
-          + " (settings pgamqp.http.host, pgamqp.http.port / env PGAMQP_HTTP_PORT): " + e.getMessage(), e);
+          + " (settings pgamqp.http.host, pgamqp.http.port / env PGAMQP_HTTP_PORT): " + cause.getMessage(), cause);
+    } catch (InterruptedException e) {
+      system.terminate();
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while binding the operations endpoint", e);
     }
-    ExecutorService executor = Executors.newFixedThreadPool(THREADS, daemonThreads());
-    HttpEndpoint endpoint = new HttpEndpoint(server, executor, settings, live, status, metrics);
-    server.setExecutor(executor);
-    server.createContext("/", endpoint::handle);
-    server.start();
     log.info("operations endpoint on http://{}:{} (/health/live, /health/ready, /metrics)",
         settings.host(), endpoint.port());
     return endpoint;
   }
 
+  // The server's own actor system: local only whatever the bridge's configuration says (cluster, remoting), from the
+  // libraries' reference configuration and the pgamqp.http settings, so that nothing else can change how it serves.
+  private static Config serverConfig(HttpSettings settings) {
+    String text = """
+        akka {
+          actor.provider = local
+          loggers = ["akka.event.slf4j.Slf4jLogger"]
+          logging-filter = "akka.event.slf4j.Slf4jLoggingFilter"
+          loglevel = WARNING
+          stdout-loglevel = OFF
+          log-dead-letters = off
+          log-dead-letters-during-shutdown = off
+          actor.default-dispatcher.fork-join-executor { parallelism-min = 2, parallelism-max = 4 }
+          coordinated-shutdown.run-by-jvm-shutdown-hook = off
+          http.server {
+            server-header = ""
+            transparent-head-requests = on
+            idle-timeout = %d ms
+            request-timeout = %d ms
+            max-connections = %d
+            backlog = 256
+          }
+        }
+        """.formatted(settings.idleTimeout().toMillis(), settings.statusTimeout().plusSeconds(5).toMillis(),
+        settings.maxConnections());
+    return ConfigFactory.parseString(text).withFallback(ConfigFactory.defaultReference()).resolve();
+  }
+
   /** The bound port (the chosen one when the setting is 0). */
   public int port() {
-    return server.getAddress().getPort();
+    return binding.localAddress().getPort();
   }
 
-  /**
-   * Stops at once: requests under way are cut off (a probe or scrape during shutdown is worth nothing; the JDK's
-   * server would otherwise wait out the whole grace period).
-   */
+  /** Stops at once: requests under way are cut off (a probe or scrape during shutdown is worth nothing). */
   @Override
   public void close() {
-    server.stop(0);
-    executor.shutdownNow();
-  }
-
-  private void handle(HttpExchange exchange) throws IOException {
+    ServerBinding b = binding;
+    if (b != null) {
+      b.unbind();
+    }
+    system.terminate();
     try {
-      String method = exchange.getRequestMethod();
-      if (!method.equals("GET") && !method.equals("HEAD")) {
-        exchange.getResponseHeaders().set("Allow", "GET, HEAD");
-        respond(exchange, 405, JSON, json("method not allowed"));
-        return;
-      }
-      switch (exchange.getRequestURI().getPath()) {
-        case "/health/live" -> live(exchange);
-        case "/health/ready" -> ready(exchange);
-        case "/metrics" -> metrics(exchange);
-        default -> respond(exchange, 404, JSON, json("not found; try /health/live, /health/ready or /metrics"));
-      }
-    } catch (RuntimeException | IOException e) {
-      log.debug("HTTP request {} failed", exchange.getRequestURI(), e);
-      exchange.close();
+      system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      log.debug("the operations endpoint's actor system did not stop within 10 s", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
-  private void live(HttpExchange exchange) throws IOException {
+  private CompletionStage<HttpResponse> handle(HttpRequest request) {
+    request.discardEntityBytes(system);
+    try {
+      // transparent-head-requests: a HEAD arrives as GET and its answer loses the body.
+      if (!request.method().equals(HttpMethods.GET)) {
+        return done(respond(405, JSON, json("method not allowed"))
+            .addHeader(Allow.create(HttpMethods.GET, HttpMethods.HEAD)));
+      }
+      return switch (request.getUri().path()) {
+        case "/health/live" -> done(live());
+        case "/health/ready" -> ready();
+        case "/metrics" -> done(metrics());
+        default -> done(respond(404, JSON, json("not found; try /health/live, /health/ready or /metrics")));
+      };
+    } catch (RuntimeException e) {
+      log.debug("HTTP request {} failed", request.getUri(), e);
+      return done(respond(500, JSON, json("internal error")));
+    }
+  }
+
+  private HttpResponse live() {
     boolean up;
     try {
       up = live.getAsBoolean();
     } catch (RuntimeException e) {
       up = false;
     }
-    respond(exchange, up ? 200 : 503, JSON, bytes(up ? "{\"status\":\"UP\"}" : "{\"status\":\"DOWN\"}"));
+    return respond(up ? 200 : 503, JSON, bytes(up ? "{\"status\":\"UP\"}" : "{\"status\":\"DOWN\"}"));
   }
 
-  private void ready(HttpExchange exchange) {
+  private CompletionStage<HttpResponse> ready() {
     CompletableFuture<Readiness> readiness;
     try {
       readiness = status.status().toCompletableFuture()
@@ -138,28 +189,23 @@ public final class HttpEndpoint implements AutoCloseable {
     } catch (RuntimeException e) {
       readiness = CompletableFuture.failedFuture(e);
     }
-    // Answer on our own threads: the stage may complete on an actor system thread, or the timeout thread.
-    readiness.whenCompleteAsync((r, e) -> {
+    return readiness.handle((r, e) -> {
       Readiness answer = r != null ? r : Readiness.unavailable(describe(e));
-      try {
-        respond(exchange, answer.ready() ? 200 : 503, JSON, bytes(answer.json()));
-      } catch (IOException | RuntimeException io) {
-        log.debug("answering /health/ready failed", io);
-        exchange.close();
-      }
-    }, executor);
+      String body = settings.readinessDetail() ? answer.json() : answer.ready()
+          ? "{\"status\":\"UP\"}" : "{\"status\":\"DOWN\"}";
+      return respond(answer.ready() ? 200 : 503, JSON, bytes(body));
+    });
   }
 
-  private void metrics(HttpExchange exchange) throws IOException {
+  private HttpResponse metrics() {
     ByteArrayOutputStream body = new ByteArrayOutputStream(64 * 1024);
     try {
       metrics.scrape(body);
     } catch (IOException | RuntimeException e) {
       log.warn("rendering /metrics failed", e);
-      respond(exchange, 500, JSON, json("rendering the metrics failed: " + e));
-      return;
+      return respond(500, JSON, json("rendering the metrics failed: " + e));
     }
-    respond(exchange, 200, MicrometerBridgeMetrics.CONTENT_TYPE, body.toByteArray());
+    return respond(200, PROMETHEUS, body.toByteArray());
   }
 
   private String describe(Throwable e) {
@@ -172,17 +218,15 @@ public final class HttpEndpoint implements AutoCloseable {
     return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
   }
 
-  private static void respond(HttpExchange exchange, int code, String contentType, byte[] body) throws IOException {
-    exchange.getResponseHeaders().set("Content-Type", contentType);
-    exchange.getResponseHeaders().set("Cache-Control", "no-store");
-    boolean head = exchange.getRequestMethod().equals("HEAD");
-    exchange.sendResponseHeaders(code, head ? -1 : body.length);
-    if (!head) {
-      try (OutputStream out = exchange.getResponseBody()) {
-        out.write(body);
-      }
-    }
-    exchange.close();
+  private static HttpResponse respond(int code, ContentType contentType, byte[] body) {
+    return HttpResponse.create()
+        .withStatus(code)
+        .withEntity(HttpEntities.create(contentType, body))
+        .addHeader(CacheControl.create(CacheDirectives.NO_STORE));
+  }
+
+  private static CompletionStage<HttpResponse> done(HttpResponse response) {
+    return CompletableFuture.completedFuture(response);
   }
 
   private static byte[] json(String message) {
@@ -191,14 +235,5 @@ public final class HttpEndpoint implements AutoCloseable {
 
   private static byte[] bytes(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  private static ThreadFactory daemonThreads() {
-    AtomicInteger n = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, "pgamqp-http-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
   }
 }

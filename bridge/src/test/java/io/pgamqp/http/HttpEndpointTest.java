@@ -158,14 +158,110 @@ class HttpEndpointTest {
     metrics.confirmed(1, 250);
     HttpResponse<String> first = get("/metrics");
     assertEquals(200, first.statusCode());
-    assertEquals("text/plain; version=0.0.4; charset=utf-8",
-        first.headers().firstValue("Content-Type").orElse(""));
+    assertEquals("text/plain; version=0.0.4; charset=utf-8", // charset names are case-insensitive (RFC 9110)
+        first.headers().firstValue("Content-Type").orElse("").toLowerCase(java.util.Locale.ROOT));
     assertTrue(first.body().contains("pgamqp_messages_published_total{broker=\"1\"} 250.0"), first.body());
     assertTrue(first.body().contains("jvm_memory_used_bytes"), "JVM metrics");
 
     metrics.published(1, 50);
     HttpResponse<String> second = get("/metrics");
     assertTrue(second.body().contains("pgamqp_messages_published_total{broker=\"1\"} 300.0"), second.body());
+  }
+
+  /**
+   * The probe's finding: two clients that sent half a request line and went silent froze the JDK server's threads, and
+   * /health/live timed out for 90 s. 50 such sockets, and every probe still answers within 1 s; the silent ones are
+   * closed after the idle timeout.
+   */
+  @Test
+  void fiftySlowSocketsCannotStarveLivenessAndAreClosedWhenIdle() throws Exception {
+    HttpEndpoint strict = HttpEndpoint.start(new HttpSettings(true, "127.0.0.1", 0, Duration.ofMillis(300),
+        Duration.ofSeconds(2), HttpSettings.DEFAULT_MAX_CONNECTIONS, true), live::get, () -> status.get(), metrics);
+    List<java.net.Socket> slow = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < 50; i++) {
+        java.net.Socket socket = new java.net.Socket("127.0.0.1", strict.port());
+        socket.getOutputStream()
+            .write("GET /health/live HTTP/1.1\r\nHo".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        slow.add(socket);
+      }
+      for (int i = 0; i < 10; i++) {
+        long start = System.nanoTime();
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + strict.port() + "/health/live")).timeout(Duration.ofSeconds(1)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode());
+        assertTrue(Duration.ofNanos(System.nanoTime() - start).toMillis() < 1000, "probe " + i + " took too long");
+        Thread.sleep(50);
+      }
+      java.net.Socket first = slow.get(0);
+      first.setSoTimeout(10_000);
+      long start = System.nanoTime();
+      int read;
+      try {
+        while ((read = first.getInputStream().read()) >= 0) {
+          // a 408 or similar may come first; then the server closes
+        }
+      } catch (java.net.SocketException reset) {
+        read = -1; // closed by the server
+      }
+      assertEquals(-1, read);
+      long waited = Duration.ofNanos(System.nanoTime() - start).toMillis();
+      assertTrue(waited < 6000, "a silent connection was closed after " + waited + " ms (idle timeout 2 s)");
+    } finally {
+      for (java.net.Socket socket : slow) {
+        socket.close();
+      }
+      strict.close();
+    }
+  }
+
+  @Test
+  void withoutReadinessDetailOnlyTheStatusIsShown() throws Exception {
+    HttpEndpoint terse = HttpEndpoint.start(new HttpSettings(true, "127.0.0.1", 0, Duration.ofMillis(300),
+        HttpSettings.DEFAULT_IDLE_TIMEOUT, HttpSettings.DEFAULT_MAX_CONNECTIONS, false), live::get,
+        () -> status.get(), metrics);
+    try {
+      answer(new BridgeStatus(true, null, List.of(new BrokerStatus(1, Phase.BACKOFF, true, null,
+          "connection refused by rabbit-a.internal:5672", SINCE))));
+      HttpResponse<String> r = client.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + terse.port() + "/health/ready")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, r.statusCode());
+      assertEquals("{\"status\":\"UP\"}", r.body());
+      answer(new BridgeStatus(false, "connection refused by db.internal:5432", List.of()));
+      r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + terse.port() + "/health/ready")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(503, r.statusCode());
+      assertEquals("{\"status\":\"DOWN\"}", r.body());
+    } finally {
+      terse.close();
+    }
+  }
+
+  /** What the probe found to hold: traversal, huge URLs and headers refused; 2,000 requests, 100 at a time, answered. */
+  @Test
+  void traversalHugeRequestsAndAHundredClientsAtOnce() throws Exception {
+    assertEquals(404, get("/health/live/..%2F..%2Fetc%2Fpasswd").statusCode());
+    assertEquals(414, get("/health/live?" + "x".repeat(20_000)).statusCode());
+    HttpResponse<String> bigHeader = client.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + endpoint.port() + "/health/live")).header("X-Big", "y".repeat(20_000))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    assertTrue(bigHeader.statusCode() == 431 || bigHeader.statusCode() == 400, "status " + bigHeader.statusCode());
+
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(100);
+    try {
+      List<java.util.concurrent.Future<Integer>> answers = new java.util.ArrayList<>();
+      for (int i = 0; i < 2000; i++) {
+        answers.add(pool.submit(() -> get("/health/live").statusCode()));
+      }
+      for (java.util.concurrent.Future<Integer> a : answers) {
+        assertEquals(200, a.get());
+      }
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @Test
