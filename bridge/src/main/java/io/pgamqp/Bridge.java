@@ -140,12 +140,35 @@ public final class Bridge implements AutoCloseable {
     return system;
   }
 
+  /** Why a bridge stops; Akka's own log line says it too ("Running CoordinatedShutdown with reason [SIGTERM]"). */
+  public enum StopReason implements CoordinatedShutdown.Reason {
+    SIGTERM("SIGTERM"),
+    SIGINT("SIGINT (Ctrl-C)"),
+    CLOSED("closed by the program that started it");
+
+    private final String text;
+
+    StopReason(String text) {
+      this.text = text;
+    }
+
+    @Override
+    public String toString() {
+      return text;
+    }
+  }
+
   /** Stops gracefully and waits until everything is closed. */
   @Override
   public void close() {
+    close(StopReason.CLOSED);
+  }
+
+  /** Stops gracefully for {@code reason}, which the log names, and waits until everything is closed. */
+  public void close(StopReason reason) {
+    system.log().info("pgamqp bridge stopping: {}", reason);
     try {
-      CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason())
-          .toCompletableFuture().get(2, TimeUnit.MINUTES);
+      CoordinatedShutdown.get(system).runAll(reason).toCompletableFuture().get(2, TimeUnit.MINUTES);
     } catch (Exception e) {
       system.terminate();
     }

@@ -23,7 +23,19 @@ public final class EndToEnd {
   private EndToEnd() {}
 
   public static void main(String[] args) throws Exception {
-    Options o = Options.parse(args);
+    if (List.of(args).contains("--help") || List.of(args).contains("-h")) {
+      System.out.println("usage: java -jar benchmarks/target/pgamqp-benchmarks.jar [options]" + USAGE);
+      return;
+    }
+    Options o;
+    try {
+      o = Options.parse(args);
+    } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+      System.err.println("pgamqp-benchmarks: " + (e instanceof IndexOutOfBoundsException
+          ? "option " + args[args.length - 1] + " needs a value" + USAGE : e.getMessage()));
+      System.exit(2);
+      return;
+    }
     String table = run(o);
     System.out.println(table);
     if (o.out != null) {
@@ -111,7 +123,7 @@ public final class EndToEnd {
 
   private static final String USAGE = """
 
-      options: --smoke (tiny, seconds: CI) | --messages N (drain backlog per side and cell, 200000)
+      options: --help | --smoke (tiny, seconds: CI) | --messages N (drain backlog per side and cell, 200000)
         --pgbench-seconds S (20) | --bulk-rows N (one-transaction publishes, 100000)
         --latency-load F (0.5 of the persistent drain rate) | --latency-rate MSG_PER_S (instead of the load)
         --latency-publishers N (4) | --latency-tx-messages N (10) | --latency-warmup S (5) | --latency-seconds S (30)

@@ -14,9 +14,9 @@ final class RunCommand {
   static int run(String[] args) throws Exception {
     Bridge bridge = Bridge.start(PgamqpConfig.load());
     // Handle TERM/INT ourselves so a graceful stop exits 0 (the JVM's default for SIGTERM is 143).
-    for (String name : new String[] {"TERM", "INT"}) {
-      Signal.handle(new Signal(name), s -> new Thread(() -> {
-        bridge.close();
+    for (Bridge.StopReason reason : new Bridge.StopReason[] {Bridge.StopReason.SIGTERM, Bridge.StopReason.SIGINT}) {
+      Signal.handle(new Signal(reason.name().substring(3)), s -> new Thread(() -> {
+        bridge.close(reason);
         System.exit(0);
       }, "pgamqp-stop").start());
     }

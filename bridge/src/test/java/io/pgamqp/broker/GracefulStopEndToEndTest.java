@@ -38,6 +38,9 @@ class GracefulStopEndToEndTest {
         int exit = first.terminate(Duration.ofSeconds(60));
         assertEquals(0, exit, () -> "exit code; log:\n" + first.log());
         assertTrue(first.log().contains("broker " + t.brokerId + ": stopped"), first::log);
+        // The log says why it stopped, not Akka's "reason [UnknownReason]".
+        assertTrue(first.log().contains("pgamqp bridge stopping: SIGTERM"), first::log);
+        assertTrue(first.log().contains("reason [SIGTERM]") && !first.log().contains("UnknownReason"), first::log);
         left = t.outboxRows();
       }
       System.out.println("graceful stop: " + left + " of " + backlog.size() + " rows left for the next bridge");
