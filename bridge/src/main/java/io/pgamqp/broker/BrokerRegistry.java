@@ -8,6 +8,7 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.TimerScheduler;
+import io.pgamqp.logging.Outage;
 import io.pgamqp.metrics.BridgeMetrics;
 import io.pgamqp.outbox.NotificationListener;
 import java.time.Duration;
@@ -95,6 +96,7 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
   private boolean reloadWanted;
   private ActorRef<Done> drainReplyTo;
   private final ActorRef<DisconnectGate.Command> disconnects;
+  private final Outage catalogOutage = new Outage(); // failed reads of amqp.broker, logged once per outage
 
   /** One process: starts a supervisor for every broker (each stands by while another process holds its lock). */
   public static Behavior<Command> create(BrokerSupervisor.Deps deps) {
@@ -179,8 +181,15 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
       return this;
     }
     if (m.error() != null) {
-      getContext().getLog().warn("cannot read amqp.broker, retrying at the next refresh: {}", m.error().getMessage());
+      if (catalogOutage.failed()) {
+        getContext().getLog().warn("cannot read amqp.broker, retrying at every refresh until it answers: {}",
+            m.error().getMessage());
+      }
     } else {
+      Outage.Ended ended = catalogOutage.recovered();
+      if (ended != null) {
+        getContext().getLog().info("amqp.broker is readable again, after {} ms", ended.lasted().toMillis());
+      }
       for (BrokerCatalog.BrokerConfig config : m.brokers().values()) {
         int id = config.brokerId();
         ActorRef<BrokerSupervisor.Command> ref = supervisors.get(id);

@@ -12,6 +12,7 @@ import akka.actor.typed.javadsl.TimerScheduler;
 import io.pgamqp.broker.BrokerStatus.Phase;
 import io.pgamqp.config.BridgeSettings;
 import io.pgamqp.config.DatabaseSettings;
+import io.pgamqp.logging.Outage;
 import io.pgamqp.metrics.BridgeMetrics;
 import io.pgamqp.outbox.BrokerStateReport;
 import io.pgamqp.outbox.OutboxOwnershipLost;
@@ -104,6 +105,7 @@ public final class BrokerSupervisor {
   private boolean connectedOnce;
   private boolean lostReported; // the current connection's loss was logged
   private boolean standbyLogged;
+  private final Outage databaseOutage = new Outage(); // lock attempts that cannot reach the database
   // What the status listener is told.
   private Phase phase = Phase.STANDBY;
   private Instant phaseSince = Instant.now();
@@ -150,10 +152,21 @@ public final class BrokerSupervisor {
   private Behavior<Command> onLockTried(LockTried m) {
     if (m.error() != null) {
       Duration pause = nextPause();
-      ctx.getLog().warn("broker {}: cannot reach the database to take ownership, retrying in {} ms: {}",
-          brokerId, pause.toMillis(), ErrorText.of(m.error()));
+      // Once per outage, not per retry: a restarting database would otherwise log a line every backoff step.
+      if (databaseOutage.failed()) {
+        ctx.getLog().warn("broker {}: cannot reach the database to take ownership; retrying (backoff up to {} ms)"
+            + " until it answers: {}", brokerId, settings.backoffMax().toMillis(), ErrorText.of(m.error()));
+      } else if (ctx.getLog().isDebugEnabled()) {
+        ctx.getLog().debug("broker {}: database still unreachable, retrying in {} ms: {}", brokerId,
+            pause.toMillis(), ErrorText.of(m.error()));
+      }
       lastError = "cannot reach the database: " + ErrorText.of(m.error());
       return backOff(pause, Phase.BACKOFF);
+    }
+    Outage.Ended outage = databaseOutage.recovered();
+    if (outage != null) {
+      ctx.getLog().info("broker {}: the database answers again, after {} ms and {} failed attempt(s)", brokerId,
+          outage.lasted().toMillis(), outage.failedAttempts());
     }
     if (m.lock() == null) {
       if (!standbyLogged) {

@@ -2,6 +2,7 @@ package io.pgamqp.outbox;
 
 import io.pgamqp.config.DatabaseSettings;
 import io.pgamqp.logging.LogText;
+import io.pgamqp.logging.Outage;
 import io.pgamqp.logging.RepeatedWarnings;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -40,6 +41,7 @@ public final class NotificationListener implements AutoCloseable {
   private volatile boolean running = true;
   private volatile Connection connection;
   private final RepeatedWarnings junk = new RepeatedWarnings(WARNING_INTERVAL);
+  private final Outage outage = new Outage(); // only the listener thread touches it
 
   public NotificationListener(DatabaseSettings db, Consumer<Notification> sink) {
     this.db = db;
@@ -61,6 +63,11 @@ public final class NotificationListener implements AutoCloseable {
           st.execute("listen amqp_outbox; listen amqp_disconnect; listen amqp_broker_changed");
         }
         pauseMs = 200;
+        Outage.Ended ended = outage.recovered();
+        if (ended != null) {
+          log.info("LISTEN re-established after {} ms and {} failed attempt(s)", ended.lasted().toMillis(),
+              ended.failedAttempts());
+        }
         sink.accept(RECONNECTED);
         PGConnection pg = c.unwrap(PGConnection.class);
         while (running) {
@@ -77,7 +84,13 @@ public final class NotificationListener implements AutoCloseable {
         if (!running) {
           return;
         }
-        log.warn("LISTEN connection to the database failed, retrying in {} ms: {}", pauseMs, e.getMessage());
+        // Once per outage (and once when it is back), not per retry.
+        if (outage.failed()) {
+          log.warn("LISTEN connection to the database failed; retrying (every up to 10 s) until it is back: {}",
+              e.getMessage());
+        } else {
+          log.debug("LISTEN connection still failing, retrying in {} ms: {}", pauseMs, e.getMessage());
+        }
         try {
           Thread.sleep(pauseMs);
         } catch (InterruptedException ie) {

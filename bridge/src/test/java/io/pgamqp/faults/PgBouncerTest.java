@@ -6,22 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgamqp.testkit.BridgeProcess;
 import io.pgamqp.testkit.Eventually;
+import io.pgamqp.testkit.OwnerGauges;
 import io.pgamqp.testkit.PgBouncer;
 import io.pgamqp.testkit.Tally;
 import io.pgamqp.testkit.TestServers;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -73,13 +64,9 @@ class PgBouncerTest {
       rig.publishThrough(pooled + "?prepareThreshold=0");
       rig.commit(20_000, 500);
       Map<String, String> env = Map.of("PGAMQP_DB_URL", pooled, "PGAMQP_DB_SESSION_URL", rig.db.jdbcUrl());
-      int[] ports = {freePort(), freePort()};
+      int[] ports = {OwnerGauges.freePort(), OwnerGauges.freePort()};
       BridgeProcess[] bridges = new BridgeProcess[2];
-      AtomicBoolean sampling = new AtomicBoolean(true);
-      AtomicInteger samples = new AtomicInteger();
-      AtomicInteger bothOwned = new AtomicInteger();
-      AtomicInteger noneOwned = new AtomicInteger();
-      Thread sampler = null;
+      OwnerGauges gauges = null;
       try {
         for (int i = 0; i < 2; i++) {
           bridges[i] = BridgeProcess.start(rig.db, "pgb-" + i,
@@ -89,30 +76,13 @@ class PgBouncerTest {
             () -> bridges[0].log().contains(OWNS) || bridges[1].log().contains(OWNS));
         int owner = bridges[0].log().contains(OWNS) ? 0 : 1;
         int standby = 1 - owner;
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-        sampler = new Thread(() -> {
-          while (sampling.get()) {
-            int owned = owned(http, ports[0], rig.brokerId) + owned(http, ports[1], rig.brokerId);
-            samples.incrementAndGet();
-            if (owned > 1) {
-              bothOwned.incrementAndGet();
-            } else if (owned == 0) {
-              noneOwned.incrementAndGet();
-            }
-            try {
-              Thread.sleep(50);
-            } catch (InterruptedException e) {
-              return;
-            }
-          }
-        }, "pgb-owner-sampler");
-        sampler.setDaemon(true);
-        sampler.start();
+        gauges = OwnerGauges.start(List.of(ports[0], ports[1]), rig.brokerId);
+        OwnerGauges sampled = gauges;
         // Publishers keep committing (through PgBouncer) for several seconds, through the kill and the hand-over.
         rig.startPublishers(2, 3_000, 10, 20);
 
         Eventually.until("the owner settled part of the backlog, sampled", Duration.ofSeconds(60),
-            () -> rig.outboxRows() < 16_000 && samples.get() >= 10);
+            () -> rig.outboxRows() < 16_000 && sampled.samples() >= 10);
         bridges[owner].kill();
         long killedAt = System.nanoTime();
         assertTrue(bridges[standby].awaitLog(OWNS, Duration.ofSeconds(15)),
@@ -122,17 +92,14 @@ class PgBouncerTest {
         rig.awaitPublishers(Duration.ofSeconds(90));
         Tally tally = rig.awaitAll(Duration.ofSeconds(90));
         tally.assertNothingLostInOrder();
-        sampling.set(false);
-        sampler.join(5_000);
-        System.out.printf("PgBouncer kill -9: hand-over %.1f s; %d owner samples, %d with two owners, %d with none;"
-            + " %s%n", handOver, samples.get(), bothOwned.get(), noneOwned.get(), tally);
-        assertEquals(0, bothOwned.get(), "samples in which both bridges reported owning the broker");
-        assertTrue(samples.get() > 20, "too few samples: " + samples.get());
+        gauges.close();
+        System.out.printf("PgBouncer kill -9: hand-over %.1f s; %s; %s%n", handOver, gauges, tally);
+        assertEquals(0, gauges.twoOwners(), "samples in which both bridges reported owning the broker");
+        assertTrue(gauges.samples() > 20, "too few samples: " + gauges);
         assertEquals(1, countOf(bridges[standby].log(), OWNS), "the standby took the broker once");
       } finally {
-        sampling.set(false);
-        if (sampler != null) {
-          sampler.interrupt();
+        if (gauges != null) {
+          gauges.close();
         }
         for (BridgeProcess b : bridges) {
           if (b != null) {
@@ -143,33 +110,11 @@ class PgBouncerTest {
     }
   }
 
-  /** pgamqp_broker_owned for the broker on that bridge's /metrics; 0 when it does not answer (killed). */
-  private static int owned(HttpClient http, int port, int brokerId) {
-    try {
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
-          .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
-      Matcher m = Pattern.compile("(?m)^pgamqp_broker_owned\\{broker=\"" + brokerId + "\"[^}]*\\} ([0-9.]+)$")
-          .matcher(r.body());
-      return m.find() && Double.parseDouble(m.group(1)) >= 1 ? 1 : 0;
-    } catch (IOException e) {
-      return 0;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return 0;
-    }
-  }
-
   private static int countOf(String text, String part) {
     int n = 0;
     for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
       n++;
     }
     return n;
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return s.getLocalPort();
-    }
   }
 }

@@ -32,6 +32,12 @@ public final class BridgeProcess implements AutoCloseable {
   public static BridgeProcess start(TestDatabase db, String name, Map<String, String> settings,
       Map<String, String> env) throws IOException {
     TestServers servers = TestServers.get();
+    return start(db.jdbcUrl(), servers.dbUser(), servers.dbPassword(), name, settings, env);
+  }
+
+  /** As {@link #start(TestDatabase, String, Map, Map)}, for a database elsewhere (e.g. a private server). */
+  public static BridgeProcess start(String jdbcUrl, String user, String password, String name,
+      Map<String, String> settings, Map<String, String> env) throws IOException {
     Path log = Files.createTempFile("pgamqp-" + name + "-", ".log");
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -48,9 +54,9 @@ public final class BridgeProcess implements AutoCloseable {
     cmd.add("run");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.directory(new File(System.getProperty("java.io.tmpdir")));
-    pb.environment().put("PGAMQP_DB_URL", db.jdbcUrl());
-    pb.environment().put("PGAMQP_DB_USER", servers.dbUser());
-    pb.environment().put("PGAMQP_DB_PASSWORD", servers.dbPassword() == null ? "" : servers.dbPassword());
+    pb.environment().put("PGAMQP_DB_URL", jdbcUrl);
+    pb.environment().put("PGAMQP_DB_USER", user);
+    pb.environment().put("PGAMQP_DB_PASSWORD", password == null ? "" : password);
     pb.environment().putAll(env);
     return new BridgeProcess(pb.start(), log);
   }

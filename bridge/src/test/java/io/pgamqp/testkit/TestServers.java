@@ -184,7 +184,7 @@ public final class TestServers {
   }
 
   /** {@code $PGAMQP_REPO_ROOT/sql/install.sql} (set by surefire), else found relative to the working directory. */
-  static Path installSqlPath() {
+  public static Path installSqlPath() {
     List<Path> candidates = new ArrayList<>();
     String repoRoot = System.getenv("PGAMQP_REPO_ROOT");
     if (repoRoot != null && !repoRoot.isBlank()) {
