@@ -19,8 +19,10 @@ import io.pgamqp.config.ConfigError;
 import io.pgamqp.config.DatabaseSettings;
 import io.pgamqp.config.HttpSettings;
 import io.pgamqp.http.HttpEndpoint;
+import io.pgamqp.http.OperationsPage;
 import io.pgamqp.http.StatusSource;
 import io.pgamqp.metrics.BridgeMetrics;
+import io.pgamqp.metrics.ConfirmRate;
 import io.pgamqp.metrics.DrainProgress;
 import io.pgamqp.metrics.MicrometerBridgeMetrics;
 import java.io.IOException;
@@ -30,6 +32,7 @@ import io.pgamqp.outbox.NotificationListener;
 import io.pgamqp.outbox.OutboxStore;
 import io.pgamqp.outbox.SessionPinningCheck;
 import io.pgamqp.outbox.SlickDatabase;
+import io.pgamqp.outbox.StatusView;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -58,7 +61,8 @@ public final class Bridge implements AutoCloseable {
         reason));
     Config effective = cluster.enabled() ? cluster.akkaConfig(settings.drainTimeout()).withFallback(config) : config;
     MicrometerBridgeMetrics prometheus = new MicrometerBridgeMetrics();
-    BridgeMetrics metrics = BridgeMetrics.combine(prometheus, new DrainProgress(settings.progressInterval()));
+    ConfirmRate rate = new ConfirmRate();
+    BridgeMetrics metrics = BridgeMetrics.combine(prometheus, new DrainProgress(settings.progressInterval()), rate);
     SlickDatabase database = SlickDatabase.create(db, "pgamqp-db");
     BrokerSupervisor.Deps deps =
         new BrokerSupervisor.Deps(db, settings, new OutboxStore(database, metrics), new BrokerCatalog(database), metrics);
@@ -75,8 +79,10 @@ public final class Bridge implements AutoCloseable {
           r, BrokerRegistry.GetStatus::new, timeout, system.scheduler()));
       StatusSource status = !cluster.enabled() ? brokers : () -> brokers.status().thenApply(s -> s.withClusterMember(
           akka.cluster.typed.Cluster.get(system).selfMember().status().toString()));
+      OperationsPage page = new OperationsPage(() -> database.run(StatusView::read), status, rate::perSecond,
+          db.displayUrl(), timeout);
       HttpEndpoint e = HttpEndpoint.start(http, () -> !system.getWhenTerminated().toCompletableFuture().isDone(),
-          status, prometheus);
+          status, prometheus, page);
       endpoint.set(e);
       return new Bridge(system, e.port());
     } catch (IOException e) {

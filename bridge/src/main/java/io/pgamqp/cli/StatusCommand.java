@@ -3,22 +3,19 @@ package io.pgamqp.cli;
 import com.typesafe.config.Config;
 import io.pgamqp.config.DatabaseSettings;
 import io.pgamqp.config.PgamqpConfig;
+import io.pgamqp.outbox.StatusView;
+import io.pgamqp.outbox.StatusView.Reading;
+import io.pgamqp.outbox.StatusView.Row;
 import java.io.PrintStream;
-import java.sql.Array;
 import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import org.postgresql.util.PGInterval;
 
 /**
  * {@code status [--watch [SECONDS]]}: one line per broker from the view {@code amqp.status} — who drains it, where it
@@ -32,31 +29,8 @@ public final class StatusCommand {
   private static final String CLEAR_SCREEN = "\033[H\033[2J";
   private static final String UNDEFINED_TABLE = "42P01";
   private static final String INVALID_SCHEMA = "3F000";
-  private static final String QUERY =
-      "select s.*, pg_catalog.now() as pgamqp_now from amqp.status s order by s.broker_id";
   private static final DateTimeFormatter CLOCK =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'", Locale.ROOT).withZone(ZoneOffset.UTC);
-
-  /** One row of {@code amqp.status}; null where the view has NULL. */
-  record Row(
-      int brokerId,
-      String addresses,
-      long backlog,
-      boolean backlogCapped,
-      Duration oldestPendingAge,
-      long deadLetters,
-      boolean deadLettersCapped,
-      String lastError,
-      Instant lastErrorAt,
-      String owner,
-      Instant ownedSince,
-      String connectedTo,
-      Instant connectedSince,
-      Instant lastConfirmAt,
-      boolean bridgeWaiting) {}
-
-  /** What was read: the rows and the database's clock, which the ages are relative to. */
-  record Reading(List<Row> rows, Instant now) {}
 
   private StatusCommand() {}
 
@@ -85,7 +59,7 @@ public final class StatusCommand {
       return 1;
     }
     try {
-      Reading first = read(connection); // a missing view fails here, with --watch too
+      Reading first = StatusView.read(connection); // a missing view fails here, with --watch too
       if (watchSeconds == null) {
         out.print(render(first, db.displayUrl()));
         out.flush();
@@ -150,7 +124,7 @@ public final class StatusCommand {
           if (connection == null) {
             connection = db.connect("pgamqp status");
           }
-          reading = read(connection);
+          reading = StatusView.read(connection);
         }
         screen = render(reading, db.displayUrl());
       } catch (SQLException e) {
@@ -177,34 +151,6 @@ public final class StatusCommand {
     return 0;
   }
 
-  static Reading read(Connection connection) throws SQLException {
-    List<Row> rows = new ArrayList<>();
-    Instant now = null;
-    try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(QUERY)) {
-      boolean deadLettersCapped = hasColumn(rs, "dead_letters_capped");
-      while (rs.next()) {
-        now = instant(rs, "pgamqp_now");
-        rows.add(new Row(
-            rs.getInt("broker_id"),
-            text(rs.getObject("addresses")),
-            rs.getLong("backlog"),
-            rs.getBoolean("backlog_capped"),
-            interval(rs.getObject("oldest_pending_age")),
-            rs.getLong("dead_letters"),
-            deadLettersCapped && rs.getBoolean("dead_letters_capped"),
-            rs.getString("last_error"),
-            instant(rs, "last_error_at"),
-            rs.getString("owner"),
-            instant(rs, "owned_since"),
-            rs.getString("connected_to"),
-            instant(rs, "connected_since"),
-            instant(rs, "last_confirm_at"),
-            rs.getBoolean("bridge_waiting")));
-      }
-    }
-    return new Reading(rows, now != null ? now : Instant.now());
-  }
-
   /** The screen for one reading: a header, the table, then one line per broker with a last error. */
   static String render(Reading s, String url) {
     StringBuilder out = new StringBuilder();
@@ -218,12 +164,12 @@ public final class StatusCommand {
     for (Row r : s.rows()) {
       table.add(new String[] {
           Integer.toString(r.brokerId()),
-          state(r),
+          StatusView.state(r),
           orDash(r.owner()),
           orDash(r.connectedTo()),
           r.connectedTo() == null ? "-" : since(r.connectedSince(), s.now()),
           String.format(Locale.ROOT, "%,d", r.backlog()) + (r.backlogCapped() ? "+" : ""),
-          r.oldestPendingAge() == null ? "-" : human(r.oldestPendingAge()),
+          r.oldestPendingAge() == null ? "-" : StatusView.human(r.oldestPendingAge()),
           String.format(Locale.ROOT, "%,d", r.deadLetters()) + (r.deadLettersCapped() ? "+" : ""),
           r.lastConfirmAt() == null ? "never" : ago(r.lastConfirmAt(), s.now()),
           orDash(r.addresses())});
@@ -247,20 +193,6 @@ public final class StatusCommand {
     return "pgamqp status of " + url + " at " + CLOCK.format(now) + "\n\n";
   }
 
-  /**
-   * {@code unowned}: no bridge drains it; {@code disconnected}: owned, no AMQP connection; {@code idle}: connected, the
-   * bridge asleep on LISTEN until a publish; {@code running}: connected and polling or sending.
-   */
-  static String state(Row r) {
-    if (r.owner() == null) {
-      return "unowned";
-    }
-    if (r.connectedTo() == null) {
-      return "disconnected";
-    }
-    return r.bridgeWaiting() ? "idle" : "running";
-  }
-
   /** Columns padded to their widest cell, two spaces apart; the last column is not padded. */
   private static void appendAligned(StringBuilder out, List<String[]> table) {
     int columns = table.get(0).length;
@@ -282,37 +214,12 @@ public final class StatusCommand {
     }
   }
 
-  /** {@code 3m12s}, {@code 42s}, {@code 1h2m}, {@code 2d3h}, {@code <1s}: the two largest units. */
-  static String human(Duration d) {
-    if (d.isNegative()) {
-      d = Duration.ZERO;
-    }
-    long s = d.getSeconds();
-    if (s < 1) {
-      return d.isZero() ? "0s" : "<1s";
-    }
-    long days = s / 86_400;
-    long hours = s % 86_400 / 3_600;
-    long minutes = s % 3_600 / 60;
-    long secs = s % 60;
-    if (days > 0) {
-      return days + "d" + (hours > 0 ? hours + "h" : "");
-    }
-    if (hours > 0) {
-      return hours + "h" + (minutes > 0 ? minutes + "m" : "");
-    }
-    if (minutes > 0) {
-      return minutes + "m" + (secs > 0 ? secs + "s" : "");
-    }
-    return secs + "s";
-  }
-
   private static String ago(Instant then, Instant now) {
-    return human(Duration.between(then, now)) + " ago";
+    return StatusView.human(Duration.between(then, now)) + " ago";
   }
 
   private static String since(Instant then, Instant now) {
-    return then == null ? "?" : human(Duration.between(then, now));
+    return then == null ? "?" : StatusView.human(Duration.between(then, now));
   }
 
   private static String orDash(String s) {
@@ -331,46 +238,6 @@ public final class StatusCommand {
           + ChosenDatabase.howToChoose() + "; to install or upgrade it in this one: pgamqp install";
     }
     return "reading amqp.status from " + ChosenDatabase.describe(config, db) + " failed: " + e.getMessage();
-  }
-
-  /** Columns a newer view added are read only when there. */
-  private static boolean hasColumn(ResultSet rs, String name) throws SQLException {
-    ResultSetMetaData meta = rs.getMetaData();
-    for (int i = 1; i <= meta.getColumnCount(); i++) {
-      if (meta.getColumnLabel(i).equals(name)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private static Instant instant(ResultSet rs, String column) throws SQLException {
-    OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
-    return t == null ? null : t.toInstant();
-  }
-
-  private static String text(Object value) throws SQLException {
-    if (value instanceof Array a) {
-      Object[] items = (Object[]) a.getArray();
-      List<String> parts = new ArrayList<>(items.length);
-      for (Object item : items) {
-        parts.add(String.valueOf(item));
-      }
-      return String.join(", ", parts);
-    }
-    return value == null ? null : value.toString();
-  }
-
-  /** A PostgreSQL interval (without months, which an age never has) as a Duration. */
-  private static Duration interval(Object value) {
-    if (!(value instanceof PGInterval i)) {
-      return null;
-    }
-    return Duration.ofDays(i.getYears() * 365L + i.getMonths() * 30L + i.getDays())
-        .plusHours(i.getHours())
-        .plusMinutes(i.getMinutes())
-        .plusSeconds(i.getWholeSeconds())
-        .plusNanos(i.getMicroSeconds() * 1_000L);
   }
 
   private static void close(Connection connection) {

@@ -13,6 +13,7 @@ import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.headers.Allow;
 import akka.http.javadsl.model.headers.CacheControl;
 import akka.http.javadsl.model.headers.CacheDirectives;
+import akka.http.javadsl.model.headers.RawHeader;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.pgamqp.config.HttpSettings;
@@ -32,6 +33,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The operations endpoint, on Akka HTTP's server (core, no routing DSL):
  * <ul>
+ *   <li>{@code GET /}: the {@link OperationsPage} for people (HTML), when one is given;
  *   <li>{@code GET /health/live}: 200 {@code {"status":"UP"}} while the bridge runs, else 503;
  *   <li>{@code GET /health/ready}: 200 when the bridge is ready, else 503; the JSON body names the database's and
  *       each broker's state and why it is not ready ({@link Readiness} has the rules), or only the status when
@@ -53,21 +55,24 @@ public final class HttpEndpoint implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HttpEndpoint.class);
   private static final ContentType JSON = ContentTypes.APPLICATION_JSON;
   private static final ContentType PROMETHEUS = ContentTypes.parse(MicrometerBridgeMetrics.CONTENT_TYPE);
+  private static final ContentType HTML = ContentTypes.TEXT_HTML_UTF8;
 
   private final ActorSystem<Void> system;
   private final HttpSettings settings;
   private final BooleanSupplier live;
   private final StatusSource status;
   private final MicrometerBridgeMetrics metrics;
+  private final OperationsPage page; // null: GET / is 404
   private volatile ServerBinding binding;
 
   private HttpEndpoint(ActorSystem<Void> system, HttpSettings settings, BooleanSupplier live, StatusSource status,
-      MicrometerBridgeMetrics metrics) {
+      MicrometerBridgeMetrics metrics, OperationsPage page) {
     this.system = system;
     this.settings = settings;
     this.live = live;
     this.status = status;
     this.metrics = metrics;
+    this.page = page;
   }
 
   /**
@@ -80,8 +85,14 @@ public final class HttpEndpoint implements AutoCloseable {
    */
   public static HttpEndpoint start(HttpSettings settings, BooleanSupplier live, StatusSource status,
       MicrometerBridgeMetrics metrics) throws IOException {
+    return start(settings, live, status, metrics, null);
+  }
+
+  /** As {@link #start(HttpSettings, BooleanSupplier, StatusSource, MicrometerBridgeMetrics)}, and {@code GET /}. */
+  public static HttpEndpoint start(HttpSettings settings, BooleanSupplier live, StatusSource status,
+      MicrometerBridgeMetrics metrics, OperationsPage page) throws IOException {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "pgamqp-http", serverConfig(settings));
-    HttpEndpoint endpoint = new HttpEndpoint(system, settings, live, status, metrics);
+    HttpEndpoint endpoint = new HttpEndpoint(system, settings, live, status, metrics, page);
     try {
       endpoint.binding = Http.get(system).newServerAt(settings.host(), settings.port())
           .bind(endpoint::handle).toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -95,7 +106,7 @@ public final class HttpEndpoint implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while binding the operations endpoint", e);
     }
-    log.info("operations endpoint on http://{}:{} (/health/live, /health/ready, /metrics)",
+    log.info("operations endpoint on http://{}:{} (/, /health/live, /health/ready, /metrics)",
         settings.host(), endpoint.port());
     return endpoint;
   }
@@ -162,6 +173,7 @@ public final class HttpEndpoint implements AutoCloseable {
         case "/health/live" -> done(live());
         case "/health/ready" -> ready();
         case "/metrics" -> done(metrics());
+        case "/" -> page();
         default -> done(respond(404, JSON, json("not found; try /health/live, /health/ready or /metrics")));
       };
     } catch (RuntimeException e) {
@@ -194,6 +206,21 @@ public final class HttpEndpoint implements AutoCloseable {
       String body = settings.readinessDetail() ? answer.json() : answer.ready()
           ? "{\"status\":\"UP\"}" : "{\"status\":\"DOWN\"}";
       return respond(answer.ready() ? 200 : 503, JSON, bytes(body));
+    });
+  }
+
+  private CompletionStage<HttpResponse> page() {
+    if (page == null) {
+      return done(respond(404, JSON, json("not found; try /health/live, /health/ready or /metrics")));
+    }
+    return page.render().handle((html, e) -> {
+      if (html == null) {
+        log.warn("rendering the operations page failed", e);
+        return respond(500, JSON, json("rendering the operations page failed: " + e));
+      }
+      return respond(200, HTML, bytes(html))
+          .addHeader(RawHeader.create("Content-Security-Policy", OperationsPage.CONTENT_SECURITY_POLICY))
+          .addHeader(RawHeader.create("X-Content-Type-Options", "nosniff"));
     });
   }
 

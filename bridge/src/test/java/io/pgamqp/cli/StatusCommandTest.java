@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.pgamqp.outbox.StatusView;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -27,18 +28,18 @@ class StatusCommandTest {
 
   @Test
   void rendersOneAlignedLinePerBrokerAndTheLastErrorsBelow() {
-    List<StatusCommand.Row> rows = List.of(
-        new StatusCommand.Row(1, "rabbit-a:5672, rabbit-b:5672", 87_660, false, Duration.ofSeconds(42), 0, false,
+    List<StatusView.Row> rows = List.of(
+        new StatusView.Row(1, "rabbit-a:5672, rabbit-b:5672", 87_660, false, Duration.ofSeconds(42), 0, false,
             null, null, "bridge-1:4242", ago(3_720), "rabbit-a:5672", ago(192), ago(0), false),
-        new StatusCommand.Row(2, "rabbit-c:5672", 0, false, null, 3, false,
+        new StatusView.Row(2, "rabbit-c:5672", 0, false, null, 3, false,
             "connection refused\n  (rabbit-c:5672)", ago(65), "bridge-1:4242", ago(3_720), null, null, ago(300),
             false),
-        new StatusCommand.Row(17, "[::1]:5672", 100_000, true, Duration.ofHours(2).plusMinutes(5), 100_000, true,
+        new StatusView.Row(17, "[::1]:5672", 100_000, true, Duration.ofHours(2).plusMinutes(5), 100_000, true,
             null, null, null, null, null, null, null, false),
-        new StatusCommand.Row(4, "rabbit-d:5672", 0, false, null, 0, false, null, null, "bridge-2:77", ago(90_000),
+        new StatusView.Row(4, "rabbit-d:5672", 0, false, null, 0, false, null, null, "bridge-2:77", ago(90_000),
             "rabbit-d:5672", ago(90_000), ago(12), true));
 
-    String screen = StatusCommand.render(new StatusCommand.Reading(rows, NOW), "jdbc:postgresql://db/app");
+    String screen = StatusCommand.render(new StatusView.Reading(rows, NOW), "jdbc:postgresql://db/app");
 
     assertEquals("""
         pgamqp status of jdbc:postgresql://db/app at 2024-11-27 10:00:00 UTC
@@ -56,19 +57,19 @@ class StatusCommandTest {
   @Test
   void saysSoWhenThereAreNoBrokers() {
     assertEquals("pgamqp status of jdbc:postgresql://db/app at 2024-11-27 10:00:00 UTC\n\nno brokers in amqp.broker\n",
-        StatusCommand.render(new StatusCommand.Reading(List.of(), NOW), "jdbc:postgresql://db/app"));
+        StatusCommand.render(new StatusView.Reading(List.of(), NOW), "jdbc:postgresql://db/app"));
   }
 
   @Test
   void humanDurations() {
-    assertEquals("0s", StatusCommand.human(Duration.ZERO));
-    assertEquals("<1s", StatusCommand.human(Duration.ofMillis(300)));
-    assertEquals("42s", StatusCommand.human(Duration.ofSeconds(42)));
-    assertEquals("3m12s", StatusCommand.human(Duration.ofSeconds(192)));
-    assertEquals("5m", StatusCommand.human(Duration.ofMinutes(5)));
-    assertEquals("1h2m", StatusCommand.human(Duration.ofSeconds(3_725)));
-    assertEquals("2d3h", StatusCommand.human(Duration.ofHours(51).plusMinutes(59)));
-    assertEquals("0s", StatusCommand.human(Duration.ofSeconds(-5)), "clock skew shows as 0");
+    assertEquals("0s", StatusView.human(Duration.ZERO));
+    assertEquals("<1s", StatusView.human(Duration.ofMillis(300)));
+    assertEquals("42s", StatusView.human(Duration.ofSeconds(42)));
+    assertEquals("3m12s", StatusView.human(Duration.ofSeconds(192)));
+    assertEquals("5m", StatusView.human(Duration.ofMinutes(5)));
+    assertEquals("1h2m", StatusView.human(Duration.ofSeconds(3_725)));
+    assertEquals("2d3h", StatusView.human(Duration.ofHours(51).plusMinutes(59)));
+    assertEquals("0s", StatusView.human(Duration.ofSeconds(-5)), "clock skew shows as 0");
   }
 
   @Test
