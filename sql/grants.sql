@@ -105,6 +105,8 @@ begin
         -- The backlog gauges.
         grant select on amqp.status to amqp_bridge;
         grant execute on function amqp.broker_status() to amqp_bridge;
+        -- Readiness: is the installed schema as new as the bridge?
+        grant execute on function amqp.schema_version() to amqp_bridge;
     end if;
 end
 $$;

@@ -11,6 +11,8 @@ import akka.actor.typed.javadsl.TimerScheduler;
 import io.pgamqp.logging.Outage;
 import io.pgamqp.metrics.BridgeMetrics;
 import io.pgamqp.outbox.NotificationListener;
+import io.pgamqp.outbox.OutboxStore;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -19,6 +21,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
@@ -182,8 +185,7 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
     }
     if (m.error() != null) {
       if (catalogOutage.failed()) {
-        getContext().getLog().warn("cannot read amqp.broker, retrying at every refresh until it answers: {}",
-            m.error().getMessage());
+        getContext().getLog().warn("{}; retrying at every refresh until it answers", loadProblem(m.error()));
       }
     } else {
       Outage.Ended ended = catalogOutage.recovered();
@@ -303,10 +305,22 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
     return this;
   }
 
+  private String loadProblem(Throwable e) {
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof SQLException sql && ("3F000".equals(sql.getSQLState()) || "42P01".equals(sql.getSQLState()))) {
+        return OutboxStore.schemaMissing(deps.database().displayUrl());
+      }
+    }
+    return "cannot read amqp.broker: " + ErrorText.of(e);
+  }
+
   private Behavior<Command> onGetStatus(GetStatus m) {
     List<BrokerStatus> brokers = new ArrayList<>(statuses.values());
     brokers.sort(Comparator.comparingInt(BrokerStatus::brokerId));
-    deps.store().unreachable().thenAccept(why -> m.replyTo().tell(new BridgeStatus(why == null, why, brokers)));
+    deps.store().unreachable().thenCompose(why -> why != null
+            ? CompletableFuture.completedFuture(new BridgeStatus(false, why, brokers))
+            : deps.store().schemaProblem().thenApply(p -> new BridgeStatus(true, null, brokers).withSchemaProblem(p)))
+        .thenAccept(m.replyTo()::tell);
     return this;
   }
 

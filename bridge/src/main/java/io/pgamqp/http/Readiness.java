@@ -9,7 +9,7 @@ import java.util.List;
  * Whether the bridge is ready, and the JSON body that says why. Ready when the database is reachable and every broker
  * this bridge owns is running, or is retrying after a recorded failure (backoff, or connecting again after one):
  * a broker that is down is the broker's problem, reported with its reason, and restarting or unlisting the bridge
- * would not help. Not ready: the database unreachable; a cluster node not (yet, or no longer) Up; an owned broker
+ * would not help. Not ready: the database unreachable; schema amqp missing or older than the bridge; a cluster node not (yet, or no longer) Up; an owned broker
  * connecting for the first time, stopping, or backing off with no reason; the status not available. Brokers another bridge owns (standby) do not count.
  *
  * @param reasons why not ready, one line each ({@code broker 1: ...}); empty when ready
@@ -20,6 +20,10 @@ record Readiness(boolean ready, List<String> reasons, String json) {
     List<String> reasons = new ArrayList<>();
     if (!status.databaseReachable()) {
       reasons.add("database unreachable" + (status.databaseError() == null ? "" : ": " + status.databaseError()));
+    }
+    // Without its schema the bridge reads no broker and sends nothing: not ready, whatever else it says.
+    if (status.schemaProblem() != null) {
+      reasons.add(status.schemaProblem());
     }
     // A node that has not joined (or is leaving) gets no brokers from the cluster: not ready, whatever it runs.
     if (status.clusterMember() != null && !"Up".equals(status.clusterMember())) {

@@ -86,6 +86,11 @@ public final class OutboxStore {
           + " and (last_confirm_at is null"
           + "   or last_confirm_at < pg_catalog.now() operator(pg_catalog.-) interval '1 second')";
 
+  /** The revision of schema amqp this bridge's SQL needs: sql/functions/amqp.schema_version.sql returns it. */
+  public static final int SCHEMA_VERSION = 2;
+
+  private static final String SCHEMA_VERSION_QUERY = "select amqp.schema_version()";
+
   private static final String BACKLOG =
       "select broker_id, backlog, coalesce(extract(epoch from oldest_pending_age), 0) from amqp.status";
 
@@ -226,6 +231,37 @@ public final class OutboxStore {
       }
       return Boolean.TRUE.equals(valid) ? null : "connection is not valid";
     });
+  }
+
+  /**
+   * Why schema amqp in this database cannot serve this bridge — missing, or older than {@link #SCHEMA_VERSION} —
+   * or null: fine, or not known (no privilege to ask, the database away: {@link #unreachable()} says that).
+   */
+  public CompletionStage<String> schemaProblem() {
+    return db.run(c -> {
+      String database = "database " + c.getCatalog();
+      try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(SCHEMA_VERSION_QUERY)) {
+        rs.next();
+        int installed = rs.getInt(1);
+        return installed >= SCHEMA_VERSION ? null : older(database, "revision " + installed);
+      } catch (SQLException e) {
+        return switch (String.valueOf(e.getSQLState())) {
+          case "3F000" -> schemaMissing(database);
+          case "42883" -> older(database, "a revision without amqp.schema_version()");
+          default -> null;
+        };
+      }
+    }).exceptionally(e -> null);
+  }
+
+  /** What users read when schema amqp is not there (readiness, the log). */
+  public static String schemaMissing(String database) {
+    return "schema amqp is not installed in " + database + " (run `pgamqp install`)";
+  }
+
+  private static String older(String database, String installed) {
+    return "schema amqp in " + database + " is older than this bridge (" + installed + ", it needs revision "
+        + SCHEMA_VERSION + "; run `pgamqp install` to upgrade it)";
   }
 
   /** Every broker's backlog, as {@code amqp.status} counts it (cheap on a large backlog). */
