@@ -10,11 +10,6 @@ package io.pgamqp.broker;
 public record BrokerEndpoint(int brokerId, String host, int port, String vhost, String username, String password,
     boolean tls, boolean tlsVerify, String tlsServerName) {
 
-  /** pg_amqp's columns only: plain AMQP. */
-  public BrokerEndpoint(int brokerId, String host, int port, String vhost, String username, String password) {
-    this(brokerId, host, port, vhost, username, password, false, true, null);
-  }
-
   /** The name the broker's certificate must carry. */
   public String expectedServerName() {
     return tlsServerName == null || tlsServerName.isEmpty() ? host : tlsServerName;

@@ -40,7 +40,7 @@ final class BrokerLink {
     String endpoint = opened.endpoint().describe();
     opened.connection().addBlockedListener(
         reason -> {
-          flow.blocked(reason);
+          flow.blocked();
           log.warn("broker {}: RabbitMQ blocked publishing: {}; waiting", brokerId, reason);
         },
         () -> {

@@ -22,6 +22,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -58,7 +59,6 @@ public final class ConfirmingPublisher implements AutoCloseable {
   private final ConcurrentSkipListMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
   private final ConcurrentHashMap<String, Pending> byMessageId = new ConcurrentHashMap<>();
   private final FlowControl flow;
-  private final Clock clock;
   private volatile String closedReason;
 
   /**
@@ -68,36 +68,22 @@ public final class ConfirmingPublisher implements AutoCloseable {
    * is a duplicate). One per connection, shared by the publishers on it; thread-safe.
    */
   public static final class FlowControl {
-    private final Clock clock;
-    private volatile String blockedReason;
+    private volatile boolean blocked;
     private volatile long unblockedAtNanos = Long.MIN_VALUE;
 
-    public FlowControl() {
-      this(System::nanoTime);
-    }
-
-    FlowControl(Clock clock) {
-      this.clock = clock;
-    }
-
     /** {@code connection.blocked}: publishing pauses. */
-    public void blocked(String reason) {
-      blockedReason = reason == null ? "" : reason;
+    public void blocked() {
+      blocked = true;
     }
 
     /** {@code connection.unblocked}: publishing resumes; confirm-timeout clocks restart from now. */
     public void unblocked() {
-      unblockedAtNanos = clock.nanoTime();
-      blockedReason = null;
+      unblockedAtNanos = System.nanoTime();
+      blocked = false;
     }
 
     public boolean isBlocked() {
-      return blockedReason != null;
-    }
-
-    /** Why the broker blocked the connection, or null when it is not blocked. */
-    public String blockedReason() {
-      return blockedReason;
+      return blocked;
     }
 
     long unblockedAtNanos() {
@@ -118,23 +104,16 @@ public final class ConfirmingPublisher implements AutoCloseable {
     TIMER.setRemoveOnCancelPolicy(true);
   }
 
-  /** Monotonic time and a timer, replaceable in unit tests. */
-  interface Clock {
-    long nanoTime();
-
-    /** Runs {@code task} after the delay; the returned future cancels it. */
-    default Future<?> schedule(Runnable task, long delayNanos) {
-      return TIMER.schedule(task, Math.max(1, delayNanos), TimeUnit.NANOSECONDS);
-    }
-  }
-
-  ConfirmingPublisher(Connection connection, Channel channel, Duration confirmTimeout, FlowControl flow,
-      Clock clock) {
+  private ConfirmingPublisher(Connection connection, Channel channel, Duration confirmTimeout, FlowControl flow) {
     this.connection = connection;
     this.channel = channel;
     this.confirmTimeout = confirmTimeout;
     this.flow = flow;
-    this.clock = clock;
+  }
+
+  /** Runs {@code task} after the delay on the confirm-timeout timer; the returned future cancels it. */
+  private static Future<?> schedule(Runnable task, long delayNanos) {
+    return TIMER.schedule(task, Math.max(1, delayNanos), TimeUnit.NANOSECONDS);
   }
 
   /** Opens a confirm-mode channel on {@code connection}. Blocking: call on the blocking dispatcher. */
@@ -149,7 +128,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
   public static ConfirmingPublisher open(Connection connection, Duration confirmTimeout, FlowControl flow)
       throws IOException {
     Channel channel = connection.createChannel();
-    ConfirmingPublisher p = new ConfirmingPublisher(connection, channel, confirmTimeout, flow, System::nanoTime);
+    ConfirmingPublisher p = new ConfirmingPublisher(connection, channel, confirmTimeout, flow);
     channel.confirmSelect();
     channel.addConfirmListener(new ConfirmListener() {
       @Override
@@ -193,7 +172,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
         continue;
       }
       long seq = channel.getNextPublishSeqNo();
-      Pending p = new Pending(t, i, seq, row.messageId(), row.exchange());
+      Pending p = new Pending(t, i, row.messageId(), row.exchange());
       t.seqs[i] = seq;
       pending.put(seq, p);
       byMessageId.put(row.messageId(), p);
@@ -205,10 +184,10 @@ public final class ConfirmingPublisher implements AutoCloseable {
         }
       }
     }
-    t.publishedAtNanos = clock.nanoTime();
+    t.publishedAtNanos = System.nanoTime();
     t.published();
     if (!t.done.isDone()) {
-      t.timer = clock.schedule(() -> timeout(t), confirmTimeout.toNanos());
+      t.timer = schedule(() -> timeout(t), confirmTimeout.toNanos());
       t.done.whenComplete((r, e) -> t.timer.cancel(false));
     }
     return t.done;
@@ -278,13 +257,13 @@ public final class ConfirmingPublisher implements AutoCloseable {
       return;
     }
     if (flow.isBlocked()) {
-      t.timer = clock.schedule(() -> timeout(t), confirmTimeout.toNanos()); // look again; unblocking restarts it
+      t.timer = schedule(() -> timeout(t), confirmTimeout.toNanos()); // look again; unblocking restarts it
       return;
     }
     long start = Math.max(t.publishedAtNanos, flow.unblockedAtNanos());
-    long left = start + confirmTimeout.toNanos() - clock.nanoTime();
+    long left = start + confirmTimeout.toNanos() - System.nanoTime();
     if (left > 0) {
-      t.timer = clock.schedule(() -> timeout(t), left);
+      t.timer = schedule(() -> timeout(t), left);
       return;
     }
     for (int i = 0; i < t.seqs.length; i++) {
@@ -330,18 +309,13 @@ public final class ConfirmingPublisher implements AutoCloseable {
     p.tracker.settle(p.index, outcome, reason);
   }
 
-  /** True while the channel is usable. */
-  public boolean isOpen() {
-    return closedReason == null && channel.isOpen();
-  }
-
   @Override
   public void close() {
     try {
       if (channel.isOpen()) {
         channel.close();
       }
-    } catch (IOException | ShutdownSignalException | java.util.concurrent.TimeoutException ignored) {
+    } catch (IOException | ShutdownSignalException | TimeoutException ignored) {
       // ShutdownSignalException (AlreadyClosedException among them): the connection died while closing, e.g.
       // heartbeats gave up on a black-holed link.
       // closing anyway: the connection's state is the supervisor's concern
@@ -351,15 +325,13 @@ public final class ConfirmingPublisher implements AutoCloseable {
   private static final class Pending {
     final Tracker tracker;
     final int index;
-    final long seq;
     final String messageId;
     final String exchange;
     volatile String returned;
 
-    Pending(Tracker tracker, int index, long seq, String messageId, String exchange) {
+    Pending(Tracker tracker, int index, String messageId, String exchange) {
       this.tracker = tracker;
       this.index = index;
-      this.seq = seq;
       this.messageId = messageId;
       this.exchange = exchange;
     }

@@ -63,9 +63,4 @@ public record BridgeSettings(
     }
     return b;
   }
-
-  /** Upper bound of messages published but not yet confirmed. */
-  public int maxUnconfirmed() {
-    return batchSize * batchesInFlight;
-  }
 }

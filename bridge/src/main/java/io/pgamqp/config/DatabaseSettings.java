@@ -100,11 +100,6 @@ public record DatabaseSettings(String url, String sessionUrl, String user, Strin
     return LogText.url(url);
   }
 
-  /** These settings with both URLs set to {@code newUrl}. */
-  public DatabaseSettings withUrl(String newUrl) {
-    return new DatabaseSettings(newUrl, newUrl, user, password, poolSize, connectTimeout, socketTimeout);
-  }
-
   @Override
   public String toString() {
     return "DatabaseSettings[url=" + displayUrl()

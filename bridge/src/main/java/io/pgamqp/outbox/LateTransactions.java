@@ -1,5 +1,6 @@
 package io.pgamqp.outbox;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
@@ -17,9 +18,6 @@ import java.util.Map;
  * <p>Not thread-safe: owned by one {@link OutboxSource} run.
  */
 final class LateTransactions {
-
-  /** Ids in (from, to] were passed while the transaction ran. */
-  record Range(long from, long to) {}
 
   /** Transactions to sweep for: ids in (from, to], written by one of {@code xids}. */
   record Sweep(long from, long to, long[] xids) {}
@@ -58,22 +56,14 @@ final class LateTransactions {
       from = Math.min(from, r[0]);
       to = Math.max(to, r[1]);
       if (n == xids.length) {
-        xids = java.util.Arrays.copyOf(xids, n * 2);
+        xids = Arrays.copyOf(xids, n * 2);
       }
       xids[n++] = xid;
     }
-    return n == 0 ? null : new Sweep(from, to, java.util.Arrays.copyOf(xids, n));
+    return n == 0 ? null : new Sweep(from, to, Arrays.copyOf(xids, n));
   }
 
   boolean tracks(long xid) {
     return ranges.containsKey(xid);
-  }
-
-  boolean isEmpty() {
-    return ranges.isEmpty();
-  }
-
-  int size() {
-    return ranges.size();
   }
 }

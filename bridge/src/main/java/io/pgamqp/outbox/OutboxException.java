@@ -7,8 +7,4 @@ public final class OutboxException extends RuntimeException {
   public OutboxException(SQLException cause) {
     super(cause.getMessage(), cause);
   }
-
-  public OutboxException(String message) {
-    super(message);
-  }
 }

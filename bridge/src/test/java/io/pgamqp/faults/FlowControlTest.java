@@ -46,7 +46,7 @@ class FlowControlTest {
     try (Fixture f = new Fixture()) {
       ConfirmingPublisher.FlowControl flow = new ConfirmingPublisher.FlowControl();
       ConfirmingPublisher pub = ConfirmingPublisher.open(f.connection, CONFIRM_TIMEOUT, flow);
-      flow.blocked("simulated memory alarm");
+      flow.blocked();
       f.proxy.block("simulated memory alarm");
       CompletableFuture<ConfirmingPublisher.Published> done = pub.publish(f.batch("blocked", 20), Map.of())
           .toCompletableFuture();
@@ -87,7 +87,7 @@ class FlowControlTest {
     try (Fixture f = new Fixture()) {
       ConfirmingPublisher.FlowControl flow = new ConfirmingPublisher.FlowControl();
       ConfirmingPublisher pub = ConfirmingPublisher.open(f.connection, CONFIRM_TIMEOUT, flow);
-      flow.blocked("simulated disk alarm");
+      flow.blocked();
       f.proxy.block("simulated disk alarm");
       CompletableFuture<ConfirmingPublisher.Published> done = pub.publish(f.batch("late", 5), Map.of())
           .toCompletableFuture();
