@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.pgamqp.Bridge;
+import io.pgamqp.broker.Route;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.BridgeRunner;
 import io.pgamqp.testkit.TestDatabase;
@@ -42,15 +43,11 @@ class DashboardMetricsEndToEndTest {
   static void runABridgeThatDelivered() throws Exception {
     db = TestServers.get().createDatabase("dashboard");
     amqp = new AmqpTestClient();
-    String exchange = amqp.uniqueName("dashboard");
-    String queue = amqp.uniqueName("dashboard-q");
-    amqp.declareExchange(exchange, "direct");
-    amqp.declareQueue(queue);
-    amqp.bind(queue, exchange, "k");
+    Route route = Route.declare(amqp, "dashboard");
     int broker = db.insertBroker();
     bridge = BridgeRunner.start(db);
-    db.exec("select amqp.publish(?, ?, 'k', 'x')", broker, exchange);
-    assertEquals(1, amqp.drain(queue, 1, Duration.ofSeconds(30)).size());
+    db.exec("select amqp.publish(?, ?, ?, 'x')", broker, route.exchange(), route.routingKey());
+    assertEquals(1, amqp.drain(route.queue(), 1, Duration.ofSeconds(30)).size());
     exported = sampleNames(scrape());
   }
 

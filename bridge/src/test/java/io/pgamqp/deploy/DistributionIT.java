@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.rabbitmq.client.Delivery;
+import io.pgamqp.broker.Route;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.CommandRun;
 import io.pgamqp.testkit.Eventually;
@@ -130,13 +131,9 @@ class DistributionIT {
       assertEquals(1, elsewhereDb.exitCode(), elsewhereDb.output());
       assertTrue(elsewhereDb.output().contains("127.0.0.1:1/nowhere"), elsewhereDb.output());
 
-      String exchange = amqp.uniqueName("dist");
-      String queue = amqp.uniqueName("dist-q");
-      amqp.declareExchange(exchange, "direct");
-      amqp.declareQueue(queue);
-      amqp.bind(queue, exchange, "k");
+      Route route = Route.declare(amqp, "dist");
       int broker = db.insertBroker();
-      db.exec("select amqp.publish(?, ?, 'k', 'from the distribution')", broker, exchange);
+      db.exec("select amqp.publish(?, ?, ?, 'from the distribution')", broker, route.exchange(), route.routingKey());
 
       int port = FreePort.pick();
       Path log = temp.resolve("run.log");
@@ -147,7 +144,7 @@ class DistributionIT {
       builder.environment().put("JAVA_OPTS", "-Xmx256m");
       Process run = builder.start();
       try {
-        List<Delivery> arrived = amqp.drain(queue, 1, Duration.ofSeconds(60));
+        List<Delivery> arrived = amqp.drain(route.queue(), 1, Duration.ofSeconds(60));
         assertEquals(1, arrived.size(), () -> "delivered; log:\n" + read(log));
         assertEquals("from the distribution", new String(arrived.get(0).getBody(), StandardCharsets.UTF_8));
         HttpClient http = HttpClient.newHttpClient();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgamqp.Bridge;
 import io.pgamqp.outbox.StatusView;
+import io.pgamqp.broker.Route;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.BridgeRunner;
 import io.pgamqp.testkit.Eventually;
@@ -52,23 +53,19 @@ class OperationsPageEndToEndTest {
     String correlation = "corr-" + secret;
     String replyTo = "reply-" + secret;
     try (TestDatabase db = TestServers.get().createDatabase("page"); AmqpTestClient amqp = new AmqpTestClient()) {
-      String exchange = amqp.uniqueName("page");
-      String queue = amqp.uniqueName("page-q");
-      amqp.declareExchange(exchange, "direct");
-      amqp.declareQueue(queue);
-      amqp.bind(queue, exchange, "k");
+      Route route = Route.declare(amqp, "page");
       int delivering = db.insertBroker();
       int unreachable = (int) db.queryLong("insert into amqp.broker (host, port, vhost, username, password)"
           + " values ('127.0.0.1', 1, '/', 'page-user', ?) returning broker_id", password);
       try (Bridge bridge = BridgeRunner.start(db)) {
         long start = System.nanoTime();
-        db.exec("select count(amqp.publish(?, ?, 'k', ?::text || g, 2, 'text/plain', ?, ?))"
+        db.exec("select count(amqp.publish(?, ?, ?, ?::text || g, 2, 'text/plain', ?, ?))"
                 + " from generate_series(1, 60) g",
-            delivering, exchange, body, replyTo, correlation);
-        db.exec("select amqp.publish(?, ?, 'no-binding', ?)", delivering, exchange, body + "-unroutable");
+            delivering, route.exchange(), route.routingKey(), body, replyTo, correlation);
+        db.exec("select amqp.publish(?, ?, 'no-binding', ?)", delivering, route.exchange(), body + "-unroutable");
         db.exec("select count(amqp.publish(?, 'nowhere', 'k', ?::text || g)) from generate_series(1, 3) g",
             unreachable, body);
-        assertEquals(60, amqp.drain(queue, 60, Duration.ofSeconds(60)).size());
+        assertEquals(60, amqp.drain(route.queue(), 60, Duration.ofSeconds(60)).size());
         Eventually.until("the unroutable message is dead-lettered, the other broker owned", Duration.ofSeconds(30),
             () -> db.queryLong("select count(*) from amqp.status where broker_id = ? and dead_letters = 1"
                 + " and backlog = 0", delivering) == 1

@@ -6,9 +6,9 @@ import io.pgamqp.testkit.AmqpTestClient;
  * A direct exchange and a queue bound to it under one routing key, with names no other test uses; declared through the
  * test's {@link AmqpTestClient}, which deletes them on close. Immutable.
  */
-record Route(String exchange, String queue, String routingKey) {
+public record Route(String exchange, String queue, String routingKey) {
 
-  static Route declare(AmqpTestClient amqp, String prefix) {
+  public static Route declare(AmqpTestClient amqp, String prefix) {
     Route r = new Route(amqp.uniqueName(prefix + "-x"), amqp.uniqueName(prefix + "-q"), "key");
     amqp.declareExchange(r.exchange(), "direct");
     amqp.declareQueue(r.queue());
