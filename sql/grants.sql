@@ -83,7 +83,11 @@ $$;
 -- the backlog sample of broker/BrokerRegistry.java); run the bridge as a LOGIN role that is a member:
 --   create role pgamqp_bridge login password '...' in role amqp_bridge;
 -- The advisory lock, pg_locks, pg_current_snapshot() and LISTEN need nothing beyond PUBLIC's defaults.
--- It may not publish (no EXECUTE on the API), change brokers, or read or change the dead-letter audit.
+-- It gets no EXECUTE of its own on the publishing API, may not change brokers, write a dead letter
+-- but from an outbox row, or read or change the dead letters and their audit. Like every role it
+-- keeps what PUBLIC is granted above (pg_amqp's four functions): to take that away too, revoke
+-- those grants from PUBLIC (publishers then need amqp_publisher) or name a broker's publishers
+-- (amqp.broker_state.publisher_role).
 do $$
 begin
     if exists (select from pg_catalog.pg_roles r where r.rolname = 'amqp_bridge') then
@@ -98,8 +102,11 @@ begin
         grant select, delete, update (attempts, last_error) on amqp.outbox to amqp_bridge;
         -- Take the amqp.disconnect() requests it acts on.
         grant select, delete on amqp.disconnect_request to amqp_bridge;
-        -- Dead-letter what it gives up on (the identity column needs no sequence privilege).
-        grant insert on amqp.dead_letter to amqp_bridge;
+        -- Dead-letter what it gives up on, only through the function that copies the outbox row: with
+        -- INSERT it could write dead letters of its own making, which an admin replay would then send.
+        -- (Revoked, since installs before this one granted it.)
+        revoke insert on amqp.dead_letter from amqp_bridge;
+        grant execute on function amqp.dead_letter_outbox(integer, bigint[], text[]) to amqp_bridge;
         -- Apply declarations and record their outcome.
         grant select, update (status, applied_at, last_error) on amqp.exchange_declaration to amqp_bridge;
         -- The backlog gauges.

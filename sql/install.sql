@@ -743,6 +743,57 @@ comment on view amqp.status is
 'connected_since, last_confirm_at, bridge_waiting.';
 
 -- ---------------------------------------------------------------------------
+-- sql/functions/amqp.dead_letter_outbox.sql
+-- ---------------------------------------------------------------------------
+
+-- amqp.dead_letter_outbox: move outbox rows the bridge gave up on to amqp.dead_letter, each with its reason.
+-- Returns how many rows were moved (ids not in the outbox, or of another broker, are skipped).
+
+-- The bridge's only way to write dead letters (amqp_bridge has no INSERT on amqp.dead_letter):
+-- every field is copied from the outbox row, so the bridge's role cannot forge a dead letter that
+-- an admin's amqp.dead_letter_replay() would then send. outbox_ids and reasons pair up by position.
+-- Not for callers: EXECUTE for amqp_bridge only (grants.sql).
+create or replace function amqp.dead_letter_outbox(
+    broker_id integer,
+    outbox_ids bigint[],
+    reasons text[])
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $fn$
+declare
+    v_moved integer;
+begin
+    if pg_catalog.cardinality(dead_letter_outbox.outbox_ids) is distinct from
+            pg_catalog.cardinality(dead_letter_outbox.reasons) then
+        raise exception using errcode = '22023',
+            message = 'amqp.dead_letter_outbox: outbox_ids and reasons must have the same length',
+            hint = 'pass one reason per outbox id';
+    end if;
+    with moved as (
+        delete from amqp.outbox o
+         using rows from (pg_catalog.unnest(dead_letter_outbox.outbox_ids),
+                          pg_catalog.unnest(dead_letter_outbox.reasons)) as r(id, reason)
+         where o.broker_id = dead_letter_outbox.broker_id and o.id = r.id
+     returning o.*, r.reason)
+    insert into amqp.dead_letter (outbox_id, message_id, broker_id, exchange, routing_key, body,
+        delivery_mode, content_type, reply_to, correlation_id, created_at, attempts, reason)
+    select m.id, coalesce(m.message_id, m.id::text), m.broker_id, m.exchange, m.routing_key, coalesce(m.body, ''),
+           m.delivery_mode, m.content_type, m.reply_to, m.correlation_id, m.created_at, m.attempts + 1,
+           coalesce(m.reason, 'no reason given')
+      from moved m;
+    get diagnostics v_moved = row_count;
+    return v_moved;
+end
+$fn$;
+
+comment on function amqp.dead_letter_outbox(integer, bigint[], text[]) is
+'Bridge only: moves outbox rows (broker_id, outbox_ids) to amqp.dead_letter with the given reasons, '
+'copying every field from the row. Returns the number moved.';
+
+-- ---------------------------------------------------------------------------
 -- sql/functions/amqp.dead_letter_purge.sql
 -- ---------------------------------------------------------------------------
 
@@ -1523,7 +1574,11 @@ $$;
 -- the backlog sample of broker/BrokerRegistry.java); run the bridge as a LOGIN role that is a member:
 --   create role pgamqp_bridge login password '...' in role amqp_bridge;
 -- The advisory lock, pg_locks, pg_current_snapshot() and LISTEN need nothing beyond PUBLIC's defaults.
--- It may not publish (no EXECUTE on the API), change brokers, or read or change the dead-letter audit.
+-- It gets no EXECUTE of its own on the publishing API, may not change brokers, write a dead letter
+-- but from an outbox row, or read or change the dead letters and their audit. Like every role it
+-- keeps what PUBLIC is granted above (pg_amqp's four functions): to take that away too, revoke
+-- those grants from PUBLIC (publishers then need amqp_publisher) or name a broker's publishers
+-- (amqp.broker_state.publisher_role).
 do $$
 begin
     if exists (select from pg_catalog.pg_roles r where r.rolname = 'amqp_bridge') then
@@ -1538,8 +1593,11 @@ begin
         grant select, delete, update (attempts, last_error) on amqp.outbox to amqp_bridge;
         -- Take the amqp.disconnect() requests it acts on.
         grant select, delete on amqp.disconnect_request to amqp_bridge;
-        -- Dead-letter what it gives up on (the identity column needs no sequence privilege).
-        grant insert on amqp.dead_letter to amqp_bridge;
+        -- Dead-letter what it gives up on, only through the function that copies the outbox row: with
+        -- INSERT it could write dead letters of its own making, which an admin replay would then send.
+        -- (Revoked, since installs before this one granted it.)
+        revoke insert on amqp.dead_letter from amqp_bridge;
+        grant execute on function amqp.dead_letter_outbox(integer, bigint[], text[]) to amqp_bridge;
         -- Apply declarations and record their outcome.
         grant select, update (status, applied_at, last_error) on amqp.exchange_declaration to amqp_bridge;
         -- The backlog gauges.

@@ -60,14 +60,9 @@ public final class OutboxStore {
           + " from rows from (pg_catalog.unnest(?::bigint[]), pg_catalog.unnest(?::text[])) as r(id, reason)"
           + " where o.broker_id = ? and o.id = r.id";
 
+  // Through a function: amqp_bridge may not write dead letters itself, only have outbox rows copied (grants.sql).
   private static final String DEAD_LETTER =
-      "with moved as (delete from amqp.outbox o"
-          + "   using rows from (pg_catalog.unnest(?::bigint[]), pg_catalog.unnest(?::text[])) as r(id, reason)"
-          + "   where o.broker_id = ? and o.id = r.id returning o.*, r.reason)"
-          + " insert into amqp.dead_letter (outbox_id, message_id, broker_id, exchange, routing_key, body,"
-          + "   delivery_mode, content_type, reply_to, correlation_id, created_at, attempts, reason)"
-          + " select id, coalesce(message_id, id::text), broker_id, exchange, routing_key, coalesce(body, ''),"
-          + "   delivery_mode, content_type, reply_to, correlation_id, created_at, attempts + 1, reason from moved";
+      "select amqp.dead_letter_outbox(outbox_ids => ?::bigint[], reasons => ?::text[], broker_id => ?)";
 
   private static final String DECLARED =
       "update amqp.exchange_declaration set status = ?, applied_at = pg_catalog.now(), last_error = ?"
@@ -355,7 +350,7 @@ public final class OutboxStore {
       ps.setArray(1, c.createArrayOf("bigint", ids));
       ps.setArray(2, c.createArrayOf("text", reasons));
       ps.setInt(3, brokerId);
-      ps.executeUpdate();
+      ps.execute(); // an UPDATE, or a SELECT of a function
     }
   }
 

@@ -48,7 +48,7 @@ class RolesPostgresTest {
 
   @Test
   void amqpBridgeHasExactlyTheTableAndColumnPrivilegesTheBridgesSqlNeeds() throws SQLException {
-    assertEquals(List.of("broker:SELECT", "broker_state:SELECT", "dead_letter:INSERT", "disconnect_request:DELETE",
+    assertEquals(List.of("broker:SELECT", "broker_state:SELECT", "disconnect_request:DELETE",
             "disconnect_request:SELECT", "exchange_declaration:SELECT", "outbox:DELETE", "outbox:SELECT",
             "status:SELECT"),
         rows("select c.relname || ':' || a.privilege_type from pg_class c, aclexplode(c.relacl) a"
@@ -61,8 +61,40 @@ class RolesPostgresTest {
         rows("select c.relname || '.' || t.attname || ':' || a.privilege_type"
             + " from pg_class c join pg_attribute t on t.attrelid = c.oid, aclexplode(t.attacl) a"
             + " where c.relnamespace = 'amqp'::regnamespace and a.grantee = 'amqp_bridge'::regrole order by 1"));
-    assertEquals(List.of("broker_status", "schema_version"), rows("select p.proname from pg_proc p, aclexplode(p.proacl) a"
+    assertEquals(List.of("broker_status", "dead_letter_outbox", "schema_version"), rows("select p.proname"
+        + " from pg_proc p, aclexplode(p.proacl) a"
         + " where p.pronamespace = 'amqp'::regnamespace and a.grantee = 'amqp_bridge'::regrole order by 1"));
+  }
+
+  /**
+   * The probe's finding: with INSERT on amqp.dead_letter the bridge's role wrote a dead letter of its own (any body,
+   * any message_id) that an admin's replay then sent. Now it can only have real outbox rows copied there.
+   */
+  @Test
+  void theBridgeRoleCannotForgeADeadLetterOnlyMoveAnOutboxRow() throws SQLException {
+    long row;
+    try (Connection owner = db.connect(); Statement st = owner.createStatement()) {
+      st.execute("select amqp.publish(" + broker + ", 'orders', 'k', 'the real body')");
+      try (ResultSet rs = st.executeQuery("select max(id) from amqp.outbox where broker_id = " + broker)) {
+        rs.next();
+        row = rs.getLong(1);
+      }
+    }
+    try (Roles bridge = new Roles("amqp_bridge"); Connection c = bridge.connect(db);
+         Statement st = c.createStatement()) {
+      SQLException e = assertThrows(SQLException.class, () -> st.execute("insert into amqp.dead_letter (outbox_id,"
+          + " message_id, broker_id, exchange, routing_key, body, delivery_mode, created_at, attempts, reason)"
+          + " values (1, 'forged-id', " + broker + ", 'payments', 'k', 'forged', 2, now(), 1, 'x')"));
+      assertEquals("42501", e.getSQLState(), e.getMessage());
+      try (ResultSet rs = st.executeQuery("select amqp.dead_letter_outbox(" + broker + ", array[" + row + ", -1],"
+          + " array['unroutable', 'no such row'])")) {
+        rs.next();
+        assertEquals(1, rs.getInt(1), "only the real row moves");
+      }
+    }
+    assertEquals(List.of("orders|the real body|" + row + "|unroutable"), rows("select exchange || '|' || body || '|'"
+        + " || message_id || '|' || reason from amqp.dead_letter where outbox_id = " + row));
+    assertEquals(List.of("0"), rows("select count(*)::text from amqp.outbox where id = " + row));
   }
 
   @Test
