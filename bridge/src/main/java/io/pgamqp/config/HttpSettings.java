@@ -14,11 +14,11 @@ import java.time.Duration;
  * @param idleTimeout a connection that sends or receives nothing for this long is closed (also one stuck in the middle
  *     of a request line)
  * @param maxConnections connections served at once; more wait to be accepted
- * @param readinessDetail false: {@code /health/ready} answers only {@code {"status":"UP"}} or {@code "DOWN"}, without
- *     broker addresses, errors or reasons
+ * @param showDetails false: {@code /health/ready} answers only {@code {"status":"UP"}} or {@code "DOWN"}, without
+ *     broker addresses, errors or reasons, and the operations page ({@code GET /}) is not served
  */
 public record HttpSettings(boolean enabled, String host, int port, Duration statusTimeout, Duration idleTimeout,
-    int maxConnections, boolean readinessDetail) {
+    int maxConnections, boolean showDetails) {
 
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(10);
   public static final int DEFAULT_MAX_CONNECTIONS = 256;
@@ -36,10 +36,10 @@ public record HttpSettings(boolean enabled, String host, int port, Duration stat
       throw new ConfigError("setting pgamqp.http.host must be an address or host name to bind, such as 0.0.0.0");
     }
     return new HttpSettings(enabled, host, s.port("port", "PGAMQP_HTTP_PORT"), s.positiveDuration("status-timeout"),
-        s.positiveDuration("idle-timeout"), s.positiveInt("max-connections"), s.bool("readiness-detail"));
+        s.positiveDuration("idle-timeout"), s.positiveInt("max-connections"), s.bool("show-details"));
   }
 
   public HttpSettings withPort(int newPort) {
-    return new HttpSettings(enabled, host, newPort, statusTimeout, idleTimeout, maxConnections, readinessDetail);
+    return new HttpSettings(enabled, host, newPort, statusTimeout, idleTimeout, maxConnections, showDetails);
   }
 }

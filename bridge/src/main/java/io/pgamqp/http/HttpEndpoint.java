@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /health/live}: 200 {@code {"status":"UP"}} while the bridge runs, else 503;
  *   <li>{@code GET /health/ready}: 200 when the bridge is ready, else 503; the JSON body names the database's and
  *       each broker's state and why it is not ready ({@link Readiness} has the rules), or only the status when
- *       {@code pgamqp.http.readiness-detail} is off;
+ *       {@code pgamqp.http.show-details} is off;
  *   <li>{@code GET /metrics}: every metric in the Prometheus text format ({@code text/plain; version=0.0.4}).
  * </ul>
  * {@code HEAD} works too; other methods get 405, other paths 404.
@@ -203,14 +203,14 @@ public final class HttpEndpoint implements AutoCloseable {
     }
     return readiness.handle((r, e) -> {
       Readiness answer = r != null ? r : Readiness.unavailable(describe(e));
-      String body = settings.readinessDetail() ? answer.json() : answer.ready()
+      String body = settings.showDetails() ? answer.json() : answer.ready()
           ? "{\"status\":\"UP\"}" : "{\"status\":\"DOWN\"}";
       return respond(answer.ready() ? 200 : 503, JSON, bytes(body));
     });
   }
 
   private CompletionStage<HttpResponse> page() {
-    if (page == null) {
+    if (page == null || !settings.showDetails()) { // the page shows what show-details = false hides
       return done(respond(404, JSON, json("not found; try /health/live, /health/ready or /metrics")));
     }
     return page.render().handle((html, e) -> {

@@ -218,10 +218,13 @@ class HttpEndpointTest {
   }
 
   @Test
-  void withoutReadinessDetailOnlyTheStatusIsShown() throws Exception {
+  void withoutDetailsOnlyTheStatusIsShownAndNoPage() throws Exception {
+    OperationsPage page = new OperationsPage(CompletableFuture::new,
+        () -> CompletableFuture.completedFuture(new BridgeStatus(true, null, List.of())), id -> 0, "jdbc:x",
+        Duration.ofMillis(100));
     HttpEndpoint terse = HttpEndpoint.start(new HttpSettings(true, "127.0.0.1", 0, Duration.ofMillis(300),
         HttpSettings.DEFAULT_IDLE_TIMEOUT, HttpSettings.DEFAULT_MAX_CONNECTIONS, false), live::get,
-        () -> status.get(), metrics);
+        () -> status.get(), metrics, page);
     try {
       answer(new BridgeStatus(true, null, List.of(new BrokerStatus(1, Phase.BACKOFF, true, null,
           "connection refused by rabbit-a.internal:5672", SINCE))));
@@ -235,6 +238,12 @@ class HttpEndpointTest {
           HttpResponse.BodyHandlers.ofString());
       assertEquals(503, r.statusCode());
       assertEquals("{\"status\":\"DOWN\"}", r.body());
+      r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + terse.port() + "/")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(404, r.statusCode(), "the operations page shows what show-details = false hides");
+      r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + terse.port() + "/health/live")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, r.statusCode());
     } finally {
       terse.close();
     }
