@@ -12,15 +12,16 @@ import java.util.List;
  * Opens the AMQP connection of one broker through Alpakka's connection provider, trying its {@code amqp.broker} rows
  * in failover order, each with its own credentials and vhost. Automatic recovery is off: a broken connection is
  * replaced by its {@link BrokerSupervisor}, which also re-applies declarations and restarts the stream in order.
- * Blocking.
+ * Blocking. Public for the CLI's {@code consume}, which must connect exactly as the bridge does (TLS, passwords from
+ * config).
  */
-final class AmqpConnector {
+public final class AmqpConnector {
   private AmqpConnector() {}
 
   /** Which endpoint answered, and its connection. */
-  record Opened(BrokerEndpoint endpoint, Connection connection) {}
+  public record Opened(BrokerEndpoint endpoint, Connection connection) {}
 
-  static Opened connect(List<BrokerEndpoint> endpoints, BridgeSettings settings) throws Exception {
+  public static Opened connect(List<BrokerEndpoint> endpoints, BridgeSettings settings) throws Exception {
     List<String> failures = new ArrayList<>();
     for (BrokerEndpoint e : endpoints) {
       AmqpDetailsConnectionProvider provider = AmqpDetailsConnectionProvider.create(e.host(), e.port())

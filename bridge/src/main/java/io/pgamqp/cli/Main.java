@@ -7,7 +7,7 @@ import java.util.Map;
 
 /**
  * {@code pgamqp <command>} (the distribution's {@code bin/pgamqp}, or {@code java -jar pgamqp.jar}): install, run,
- * status; {@code --version}; {@code --help}, also after each command. Exit codes: 0 ok, 1 failure, 2 usage or
+ * status, consume; {@code --version}; {@code --help}, also after each command. Exit codes: 0 ok, 1 failure, 2 usage or
  * settings.
  */
 public final class Main {
@@ -32,6 +32,11 @@ public final class Main {
             per broker: owner, connection, backlog, oldest pending, dead letters, last error (from the view
             amqp.status); --watch [SECONDS] redraws every SECONDS (default 2). Exit 0 shown, 1 database
             unreachable or schema missing, 2 bad option.
+          """ + SETTINGS,
+      "consume", ConsumeCommand.USAGE + """
+
+            Exit 0 after --count messages, 1 when --timeout passed first or the broker is unreachable, 2 on a bad
+            option.
           """ + SETTINGS);
 
   private Main() {}
@@ -57,6 +62,7 @@ public final class Main {
           yield 2;
         }
         case "status" -> StatusCommand.run(rest);
+        case "consume" -> ConsumeCommand.run(rest);
         case "--version", "-V", "version" -> {
           System.out.println(Version.describe());
           yield 0;
@@ -92,6 +98,7 @@ public final class Main {
           run       run the bridge: stream amqp.outbox to the brokers in amqp.broker
           status    per broker: owner, connection, backlog, oldest pending, dead letters, last error
                     (from the view amqp.status); --watch [SECONDS] redraws every SECONDS (default 2)
+          consume   print what arrives on a queue (declared, and bound with --bind): a first message's check
           --version this build's version and commit
           pgamqp <command> --help  says more about a command
         """ + SETTINGS;
