@@ -2,9 +2,12 @@ package io.pgamqp.faults;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgamqp.Bridge;
 import io.pgamqp.testkit.BridgeProcess;
+import io.pgamqp.testkit.BridgeRunner;
 import io.pgamqp.testkit.Eventually;
 import io.pgamqp.testkit.OwnerGauges;
 import io.pgamqp.testkit.PgBouncer;
@@ -106,6 +109,48 @@ class PgBouncerTest {
             b.close();
           }
         }
+      }
+    }
+  }
+
+  /**
+   * The claim fence through the pooler: claims run on whatever server connection PgBouncer lends, and still check
+   * pg_locks for the lock session's pid. With the ownership check slowed to 20 s, the fence notices first that the
+   * lock session was terminated: draining stops at once and the lock is retaken.
+   */
+  @Test
+  void claimsThroughPgBouncerAreFencedOnTheLockSession() throws Exception {
+    try (FaultRig rig = FaultRig.create("pgb_fence", TestServers.get().amqp());
+        PgBouncer bouncer = PgBouncer.start("transaction");
+        LogWatch logs = new LogWatch()) {
+      Bridge bridge = BridgeRunner.start(rig.db, Map.of("pgamqp.db.url", bouncer.jdbcUrl(rig.db.name()),
+          "pgamqp.db.session-url", rig.db.jdbcUrl(), "pgamqp.bridge.ownership-check", "20s",
+          "pgamqp.bridge.batch-size", "100"));
+      try {
+        Eventually.until("the bridge owns the broker", Duration.ofSeconds(20),
+            () -> DatabaseFaultsTest.lockHolders(rig).size() == 1);
+        int firstPid = DatabaseFaultsTest.lockHolders(rig).get(0);
+        rig.publishThrough(bouncer.jdbcUrl(rig.db.name()) + "?prepareThreshold=0");
+        rig.startPublishers(2, 5_000, 100, 5);
+        Eventually.until("draining under way", Duration.ofSeconds(20), () -> rig.arrivedCount() > 2_000);
+        long t0 = System.nanoTime();
+        rig.db.exec("select pg_catalog.pg_terminate_backend(?)", firstPid);
+        LogWatch.Line fenced = logs.await("no longer the owner", t0, 10_000);
+        assertNotNull(fenced, "a claim through PgBouncer was fenced");
+        double after = (fenced.nanos() - t0) / 1e9;
+        assertTrue(after < 3, "fenced after " + after + " s");
+        LogWatch.Line checked = logs.first("lost the database session", t0);
+        assertTrue(checked == null || checked.nanos() > fenced.nanos(), "the claim fence, not the session check");
+        // A standby retries the lock every ownership-check: within 20 s here.
+        Eventually.until("the lock retaken by a new session", Duration.ofSeconds(35),
+            () -> DatabaseFaultsTest.lockHolders(rig).size() == 1
+                && DatabaseFaultsTest.lockHolders(rig).get(0) != firstPid);
+        rig.awaitPublishers(Duration.ofSeconds(60));
+        Tally tally = rig.awaitAll(Duration.ofSeconds(60));
+        System.out.printf("PgBouncer claim fence: lock session killed, fenced after %.2f s: %s%n", after, tally);
+        tally.assertNothingLostInOrder();
+      } finally {
+        bridge.close();
       }
     }
   }

@@ -152,7 +152,7 @@ final class UnprivilegedPostgres implements Closeable {
 
       List<String> initdb = new ArrayList<>(asAccount);
       initdb.addAll(List.of(workDir.resolve("bin/initdb").toString(), "-D", data.toString(),
-          "-U", EmbeddedDatabase.USER, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"));
+          "-U", EmbeddedDatabase.USER, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")); // (its output goes to initdb.log; --no-instructions is 14+)
       runInitdb(initdb, workDir);
       if (hba != null) {
         // Root's file in the root-owned work directory, readable by the server: hba_file points at it.
