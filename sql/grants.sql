@@ -1,6 +1,7 @@
 -- Privileges, all in one place. Callers get EXECUTE on the four pg_amqp functions and nothing
 -- else: the functions run as their owner (SECURITY DEFINER) and amqp.broker holds passwords.
--- amqp.publish_many is pgamqp's own, not pg_amqp's: it goes to amqp_publisher only.
+-- amqp.publish_many and amqp.exchange_undeclare are pgamqp's own, not pg_amqp's: they go to
+-- amqp_publisher only.
 -- Dead-letter administration and amqp.status are for the amqp_admin role only (and status for
 -- pg_monitor); the owner and superusers may do everything anyway.
 
@@ -54,6 +55,7 @@ begin
             amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[]),
             amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar),
             amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean),
+            amqp.exchange_undeclare(integer, varchar),
             amqp.disconnect(integer)
             to amqp_publisher;
         -- Only the id column (not the passwords), so that pg_amqp's idiom

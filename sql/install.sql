@@ -174,7 +174,11 @@ create table if not exists amqp.broker_state (
     -- commit rate. A deadline, not a flag, so that a bridge that was killed asleep costs publishers
     -- nothing once it lapses (pgamqp.bridge.wakeup-lease). Null: nobody is listening. Last, where an
     -- upgrade adds it.
-    bridge_waiting_until timestamptz
+    bridge_waiting_until timestamptz,
+    -- Opt-in limits on who and how much may publish to this broker (amqp.broker_policy_check.sql); null,
+    -- the default, leaves publishing as pg_amqp had it: any role, no bound.
+    publisher_role name,            -- only members of this role (checked for the session's login role)
+    max_pending_rows bigint check (max_pending_rows > 0)  -- at most this many rows waiting in the outbox
 );
 
 -- Installs older than the columns above get them here. `add column if not exists` would take an
@@ -190,7 +194,8 @@ begin
       from (values (1, 'owner', 'text'), (2, 'owned_since', 'timestamptz'), (3, 'connected_to', 'text'),
                    (4, 'connected_since', 'timestamptz'), (5, 'last_confirm_at', 'timestamptz'),
                    (6, 'last_error', 'text'), (7, 'last_error_at', 'timestamptz'),
-                   (8, 'bridge_waiting_until', 'timestamptz')) as c(n, name, type)
+                   (8, 'bridge_waiting_until', 'timestamptz'), (9, 'publisher_role', 'name'),
+                   (10, 'max_pending_rows', 'bigint check (max_pending_rows > 0)')) as c(n, name, type)
      where not exists (select from pg_catalog.pg_attribute a
                         where a.attrelid = 'amqp.broker_state'::pg_catalog.regclass
                           and a.attname = c.name and a.attnum > 0 and not a.attisdropped);
@@ -429,6 +434,16 @@ begin
                 || '; (amqp.publish does not need it)';
     end if;
 
+    -- The broker's publisher_role is checked here, for the caller: amqp.publish, in the dblink session,
+    -- sees that session's login role (the owner, always let through, or a member the site named in
+    -- the user mapping). The quota is checked there.
+    if exists (select from amqp.broker_state s
+                where s.broker_id = autonomous_publish.broker_id and s.publisher_role is not null) then
+        perform amqp.broker_policy_check(autonomous_publish.broker_id, 'amqp.autonomous_publish',
+            (select s.publisher_role from amqp.broker_state s where s.broker_id = autonomous_publish.broker_id),
+            null, 1);
+    end if;
+
     -- Every argument travels as a quoted, typed literal: nothing a caller passes can change the statement.
     v_query := pg_catalog.format(
         'select amqp.publish(%L::integer, %L::varchar, %L::varchar, %L::varchar, %L::integer, %L::varchar, %L::varchar, %L::varchar)',
@@ -573,6 +588,82 @@ create or replace trigger broker_changed
 
 comment on function amqp.broker_changed() is
 'Trigger on amqp.broker: syncs amqp.broker_state and notifies amqp_broker_changed.';
+
+-- ---------------------------------------------------------------------------
+-- sql/functions/amqp.broker_policy_check.sql
+-- ---------------------------------------------------------------------------
+
+-- amqp.broker_policy_check: enforce a broker's opt-in publishing limits (publisher_role, max_pending_rows).
+-- Returns nothing; raises an ERROR with a HINT when the caller may not publish, or adding rows would pass the quota.
+
+-- Called by the publishing functions only when the broker has a limit set (both null, the default:
+-- never called, so pg_amqp users pay nothing). Internal: no EXECUTE for anyone but the owner.
+--
+-- publisher_role: the session's login role (session_user, also under SET ROLE: a SECURITY DEFINER
+-- function cannot see the invoker's current role, and a login may only SET ROLE to roles it is a
+-- member of) must be a member of it; the owner of schema amqp always may, and so may superusers.
+-- amqp.autonomous_publish checks its caller before it opens its dblink session, whose login role
+-- (the owner, or the user mapping's) amqp.publish then checks again.
+--
+-- max_pending_rows: rows of this broker still in the outbox (committed ones: concurrent
+-- transactions may overshoot by their own rows). Cheap while under the quota: the span of the
+-- broker's outbox ids (two probes of the primary key) bounds the count from above, since ids are
+-- shared by all brokers; only when that span passes the quota are the rows counted, up to the
+-- quota, in index order.
+create or replace function amqp.broker_policy_check(
+    broker_id integer,
+    caller text,
+    publisher_role name,
+    max_pending_rows bigint,
+    adding bigint)
+returns void
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $fn$
+declare
+    v_low bigint;
+    v_high bigint;
+    v_pending bigint;
+begin
+    if broker_policy_check.publisher_role is not null and session_user <> current_user
+            and not coalesce(pg_catalog.pg_has_role(session_user,
+                pg_catalog.to_regrole(broker_policy_check.publisher_role)::oid, 'MEMBER'), false) then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('%s: role %I may not publish to broker_id %s', broker_policy_check.caller,
+                session_user, broker_policy_check.broker_id),
+            hint = pg_catalog.format('broker_id %s takes messages only from members of role %I '
+                || '(amqp.broker_state.publisher_role); its owner can grant %I to %I',
+                broker_policy_check.broker_id, broker_policy_check.publisher_role,
+                broker_policy_check.publisher_role, session_user);
+    end if;
+    if broker_policy_check.max_pending_rows is not null then
+        select pg_catalog.min(o.id), pg_catalog.max(o.id) into v_low, v_high
+          from amqp.outbox o
+         where o.broker_id = broker_policy_check.broker_id;
+        if coalesce(v_high - v_low + 1, 0) + broker_policy_check.adding > broker_policy_check.max_pending_rows then
+            select pg_catalog.count(*) into v_pending
+              from (select from amqp.outbox o
+                     where o.broker_id = broker_policy_check.broker_id
+                     order by o.id
+                     limit broker_policy_check.max_pending_rows) waiting;
+            if v_pending + broker_policy_check.adding > broker_policy_check.max_pending_rows then
+                raise exception using errcode = '53400',
+                    message = pg_catalog.format('%s: broker_id %s has %s messages waiting, its quota '
+                        || '(max_pending_rows) is %s', broker_policy_check.caller, broker_policy_check.broker_id,
+                        v_pending, broker_policy_check.max_pending_rows),
+                    hint = 'the bridge is behind or not running (see amqp.status): retry later, or raise '
+                        || 'amqp.broker_state.max_pending_rows for this broker';
+            end if;
+        end if;
+    end if;
+end
+$fn$;
+
+comment on function amqp.broker_policy_check(integer, text, name, bigint, bigint) is
+'Internal: raises an error when the session may not publish to the broker (publisher_role) or when adding '
+'rows would exceed its max_pending_rows quota.';
 
 -- ---------------------------------------------------------------------------
 -- sql/functions/amqp.broker_state_replace.sql
@@ -1049,6 +1140,8 @@ set search_path = pg_catalog, pg_temp
 as $fn$
 declare
     v_bridge_waiting boolean;
+    v_publisher_role name;
+    v_max_pending_rows bigint;
     v_tx xid8;
 begin
     -- Parameters are written exchange_declare.<name>: they share names with columns.
@@ -1096,13 +1189,18 @@ begin
             hint = 'use direct, fanout, topic, headers or a plugin type starting with x-';
     end if;
 
-    select s.bridge_waiting_until > pg_catalog.now() into v_bridge_waiting
+    select s.bridge_waiting_until > pg_catalog.now(), s.publisher_role, s.max_pending_rows
+      into v_bridge_waiting, v_publisher_role, v_max_pending_rows
       from amqp.broker_state s
      where s.broker_id = exchange_declare.broker_id;
     if not found then
         raise exception using errcode = '23503',
             message = pg_catalog.format('amqp.exchange_declare: unknown broker_id %s', exchange_declare.broker_id),
             hint = 'insert the broker first: insert into amqp.broker(host, port, vhost, username, password) values (...)';
+    end if;
+    if v_publisher_role is not null or v_max_pending_rows is not null then
+        perform amqp.broker_policy_check(exchange_declare.broker_id, 'amqp.exchange_declare', v_publisher_role,
+            v_max_pending_rows, 1);
     end if;
 
     -- Before any write: the xid must exist before the outbox id's nextval (see amqp.outbox.tx).
@@ -1137,6 +1235,61 @@ comment on function amqp.exchange_declare(integer, varchar, varchar, boolean, bo
 'calling transaction commits; see amqp.exchange_declaration for its status. Returns true.';
 
 -- ---------------------------------------------------------------------------
+-- sql/functions/amqp.exchange_undeclare.sql
+-- ---------------------------------------------------------------------------
+
+-- amqp.exchange_undeclare: drop an exchange from the declarations the bridge re-applies at every connect.
+-- Returns true when a declaration was removed, false when there was none (an unknown broker_id raises an ERROR).
+
+-- amqp.exchange_declare() records each exchange in amqp.exchange_declaration and the bridge declares
+-- them all again whenever it (re)connects: without a way out, every declaration ever made, typos
+-- and retired exchanges included, is re-declared for good. This removes the record (and a pending
+-- declaration still in the outbox); it does not delete the exchange on the broker. pgamqp's own,
+-- not pg_amqp's: for amqp_publisher members, and the broker's publisher_role applies.
+create or replace function amqp.exchange_undeclare(
+    broker_id integer,
+    exchange varchar)
+returns boolean
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $fn$
+declare
+    v_publisher_role name;
+begin
+    -- Parameters are written exchange_undeclare.<name>: they share names with columns.
+    if exchange_undeclare.broker_id is null or exchange_undeclare.exchange is null then
+        raise exception using errcode = '22004',
+            message = pg_catalog.format('amqp.exchange_undeclare: %s must not be null',
+                case when exchange_undeclare.broker_id is null then 'broker_id' else 'exchange' end),
+            hint = 'pass the broker_id and the exchange given to amqp.exchange_declare';
+    end if;
+    select s.publisher_role into v_publisher_role
+      from amqp.broker_state s
+     where s.broker_id = exchange_undeclare.broker_id;
+    if not found then
+        raise exception using errcode = '23503',
+            message = pg_catalog.format('amqp.exchange_undeclare: unknown broker_id %s', exchange_undeclare.broker_id),
+            hint = 'see select broker_id, host, port from amqp.broker';
+    end if;
+    if v_publisher_role is not null then
+        perform amqp.broker_policy_check(exchange_undeclare.broker_id, 'amqp.exchange_undeclare', v_publisher_role,
+            null, 0);
+    end if;
+    delete from amqp.outbox o
+     where o.broker_id = exchange_undeclare.broker_id and o.kind = 'd' and o.exchange = exchange_undeclare.exchange;
+    delete from amqp.exchange_declaration d
+     where d.broker_id = exchange_undeclare.broker_id and d.exchange = exchange_undeclare.exchange;
+    return found;
+end
+$fn$;
+
+comment on function amqp.exchange_undeclare(integer, varchar) is
+'Removes an exchange (broker_id, exchange) from the declarations the bridge re-applies at every connect; '
+'the exchange itself stays on the broker. Returns true if one was removed.';
+
+-- ---------------------------------------------------------------------------
 -- sql/functions/amqp.publish.sql
 -- ---------------------------------------------------------------------------
 
@@ -1163,6 +1316,8 @@ as $fn$
 declare
     v_max_body_bytes integer;
     v_bridge_waiting boolean;
+    v_publisher_role name;
+    v_max_pending_rows bigint;
     v_tx xid8;
     v_field text;
     v_field_bytes integer;
@@ -1216,14 +1371,17 @@ begin
             hint = 'use 1 (transient), 2 (persistent) or NULL (= 2)';
     end if;
 
-    select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now()
-      into v_max_body_bytes, v_bridge_waiting
+    select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now(), s.publisher_role, s.max_pending_rows
+      into v_max_body_bytes, v_bridge_waiting, v_publisher_role, v_max_pending_rows
       from amqp.broker_state s
      where s.broker_id = publish.broker_id;
     if not found then
         raise exception using errcode = '23503',
             message = pg_catalog.format('amqp.publish: unknown broker_id %s', publish.broker_id),
             hint = 'insert the broker first: insert into amqp.broker(host, port, vhost, username, password) values (...)';
+    end if;
+    if v_publisher_role is not null or v_max_pending_rows is not null then
+        perform amqp.broker_policy_check(publish.broker_id, 'amqp.publish', v_publisher_role, v_max_pending_rows, 1);
     end if;
     -- The broker (and the bridge's memory) would refuse it later; failing now keeps the caller in charge.
     if pg_catalog.octet_length(publish.message) > v_max_body_bytes then
@@ -1294,6 +1452,8 @@ declare
     v_shared_key varchar;     -- the routing key of every message, when routing_keys has one element
     v_max_body_bytes integer;
     v_bridge_waiting boolean;
+    v_publisher_role name;
+    v_max_pending_rows bigint;
     v_tx xid8;
     v_queued integer;
     v_field text;
@@ -1375,8 +1535,8 @@ begin
             hint = 'use 1 (transient), 2 (persistent) or NULL (= 2)';
     end if;
 
-    select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now()
-      into v_max_body_bytes, v_bridge_waiting
+    select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now(), s.publisher_role, s.max_pending_rows
+      into v_max_body_bytes, v_bridge_waiting, v_publisher_role, v_max_pending_rows
       from amqp.broker_state s
      where s.broker_id = publish_many.broker_id;
     if not found then
@@ -1386,6 +1546,10 @@ begin
     end if;
     if v_count = 0 then
         return 0;
+    end if;
+    if v_publisher_role is not null or v_max_pending_rows is not null then
+        perform amqp.broker_policy_check(publish_many.broker_id, 'amqp.publish_many', v_publisher_role,
+            v_max_pending_rows, v_count);
     end if;
 
     -- Its own statement, before the INSERT: the xid must exist before the ids' nextvals (see amqp.outbox.tx).
@@ -1491,7 +1655,8 @@ comment on function amqp.schema_version() is
 
 -- Privileges, all in one place. Callers get EXECUTE on the four pg_amqp functions and nothing
 -- else: the functions run as their owner (SECURITY DEFINER) and amqp.broker holds passwords.
--- amqp.publish_many is pgamqp's own, not pg_amqp's: it goes to amqp_publisher only.
+-- amqp.publish_many and amqp.exchange_undeclare are pgamqp's own, not pg_amqp's: they go to
+-- amqp_publisher only.
 -- Dead-letter administration and amqp.status are for the amqp_admin role only (and status for
 -- pg_monitor); the owner and superusers may do everything anyway.
 
@@ -1545,6 +1710,7 @@ begin
             amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[]),
             amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar),
             amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean),
+            amqp.exchange_undeclare(integer, varchar),
             amqp.disconnect(integer)
             to amqp_publisher;
         -- Only the id column (not the passwords), so that pg_amqp's idiom

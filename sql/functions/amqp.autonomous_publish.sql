@@ -57,6 +57,16 @@ begin
                 || '; (amqp.publish does not need it)';
     end if;
 
+    -- The broker's publisher_role is checked here, for the caller: amqp.publish, in the dblink session,
+    -- sees that session's login role (the owner, always let through, or a member the site named in
+    -- the user mapping). The quota is checked there.
+    if exists (select from amqp.broker_state s
+                where s.broker_id = autonomous_publish.broker_id and s.publisher_role is not null) then
+        perform amqp.broker_policy_check(autonomous_publish.broker_id, 'amqp.autonomous_publish',
+            (select s.publisher_role from amqp.broker_state s where s.broker_id = autonomous_publish.broker_id),
+            null, 1);
+    end if;
+
     -- Every argument travels as a quoted, typed literal: nothing a caller passes can change the statement.
     v_query := pg_catalog.format(
         'select amqp.publish(%L::integer, %L::varchar, %L::varchar, %L::varchar, %L::integer, %L::varchar, %L::varchar, %L::varchar)',

@@ -18,6 +18,8 @@ set search_path = pg_catalog, pg_temp
 as $fn$
 declare
     v_bridge_waiting boolean;
+    v_publisher_role name;
+    v_max_pending_rows bigint;
     v_tx xid8;
 begin
     -- Parameters are written exchange_declare.<name>: they share names with columns.
@@ -65,13 +67,18 @@ begin
             hint = 'use direct, fanout, topic, headers or a plugin type starting with x-';
     end if;
 
-    select s.bridge_waiting_until > pg_catalog.now() into v_bridge_waiting
+    select s.bridge_waiting_until > pg_catalog.now(), s.publisher_role, s.max_pending_rows
+      into v_bridge_waiting, v_publisher_role, v_max_pending_rows
       from amqp.broker_state s
      where s.broker_id = exchange_declare.broker_id;
     if not found then
         raise exception using errcode = '23503',
             message = pg_catalog.format('amqp.exchange_declare: unknown broker_id %s', exchange_declare.broker_id),
             hint = 'insert the broker first: insert into amqp.broker(host, port, vhost, username, password) values (...)';
+    end if;
+    if v_publisher_role is not null or v_max_pending_rows is not null then
+        perform amqp.broker_policy_check(exchange_declare.broker_id, 'amqp.exchange_declare', v_publisher_role,
+            v_max_pending_rows, 1);
     end if;
 
     -- Before any write: the xid must exist before the outbox id's nextval (see amqp.outbox.tx).

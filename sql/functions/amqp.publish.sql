@@ -21,6 +21,8 @@ as $fn$
 declare
     v_max_body_bytes integer;
     v_bridge_waiting boolean;
+    v_publisher_role name;
+    v_max_pending_rows bigint;
     v_tx xid8;
     v_field text;
     v_field_bytes integer;
@@ -74,14 +76,17 @@ begin
             hint = 'use 1 (transient), 2 (persistent) or NULL (= 2)';
     end if;
 
-    select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now()
-      into v_max_body_bytes, v_bridge_waiting
+    select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now(), s.publisher_role, s.max_pending_rows
+      into v_max_body_bytes, v_bridge_waiting, v_publisher_role, v_max_pending_rows
       from amqp.broker_state s
      where s.broker_id = publish.broker_id;
     if not found then
         raise exception using errcode = '23503',
             message = pg_catalog.format('amqp.publish: unknown broker_id %s', publish.broker_id),
             hint = 'insert the broker first: insert into amqp.broker(host, port, vhost, username, password) values (...)';
+    end if;
+    if v_publisher_role is not null or v_max_pending_rows is not null then
+        perform amqp.broker_policy_check(publish.broker_id, 'amqp.publish', v_publisher_role, v_max_pending_rows, 1);
     end if;
     -- The broker (and the bridge's memory) would refuse it later; failing now keeps the caller in charge.
     if pg_catalog.octet_length(publish.message) > v_max_body_bytes then

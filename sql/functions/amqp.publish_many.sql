@@ -34,6 +34,8 @@ declare
     v_shared_key varchar;     -- the routing key of every message, when routing_keys has one element
     v_max_body_bytes integer;
     v_bridge_waiting boolean;
+    v_publisher_role name;
+    v_max_pending_rows bigint;
     v_tx xid8;
     v_queued integer;
     v_field text;
@@ -115,8 +117,8 @@ begin
             hint = 'use 1 (transient), 2 (persistent) or NULL (= 2)';
     end if;
 
-    select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now()
-      into v_max_body_bytes, v_bridge_waiting
+    select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now(), s.publisher_role, s.max_pending_rows
+      into v_max_body_bytes, v_bridge_waiting, v_publisher_role, v_max_pending_rows
       from amqp.broker_state s
      where s.broker_id = publish_many.broker_id;
     if not found then
@@ -126,6 +128,10 @@ begin
     end if;
     if v_count = 0 then
         return 0;
+    end if;
+    if v_publisher_role is not null or v_max_pending_rows is not null then
+        perform amqp.broker_policy_check(publish_many.broker_id, 'amqp.publish_many', v_publisher_role,
+            v_max_pending_rows, v_count);
     end if;
 
     -- Its own statement, before the INSERT: the xid must exist before the ids' nextvals (see amqp.outbox.tx).

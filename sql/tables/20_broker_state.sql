@@ -19,7 +19,11 @@ create table if not exists amqp.broker_state (
     -- commit rate. A deadline, not a flag, so that a bridge that was killed asleep costs publishers
     -- nothing once it lapses (pgamqp.bridge.wakeup-lease). Null: nobody is listening. Last, where an
     -- upgrade adds it.
-    bridge_waiting_until timestamptz
+    bridge_waiting_until timestamptz,
+    -- Opt-in limits on who and how much may publish to this broker (amqp.broker_policy_check.sql); null,
+    -- the default, leaves publishing as pg_amqp had it: any role, no bound.
+    publisher_role name,            -- only members of this role (checked for the session's login role)
+    max_pending_rows bigint check (max_pending_rows > 0)  -- at most this many rows waiting in the outbox
 );
 
 -- Installs older than the columns above get them here. `add column if not exists` would take an
@@ -35,7 +39,8 @@ begin
       from (values (1, 'owner', 'text'), (2, 'owned_since', 'timestamptz'), (3, 'connected_to', 'text'),
                    (4, 'connected_since', 'timestamptz'), (5, 'last_confirm_at', 'timestamptz'),
                    (6, 'last_error', 'text'), (7, 'last_error_at', 'timestamptz'),
-                   (8, 'bridge_waiting_until', 'timestamptz')) as c(n, name, type)
+                   (8, 'bridge_waiting_until', 'timestamptz'), (9, 'publisher_role', 'name'),
+                   (10, 'max_pending_rows', 'bigint check (max_pending_rows > 0)')) as c(n, name, type)
      where not exists (select from pg_catalog.pg_attribute a
                         where a.attrelid = 'amqp.broker_state'::pg_catalog.regclass
                           and a.attname = c.name and a.attnum > 0 and not a.attisdropped);
