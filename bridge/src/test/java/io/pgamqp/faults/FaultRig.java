@@ -241,6 +241,11 @@ final class FaultRig implements Tally.Rig, AutoCloseable {
   }
 
   private void publish(java.sql.Connection c, List<String> bodies) throws SQLException {
+    publish(c, brokerId, exchange, bodies);
+  }
+
+  /** Publishes {@code bodies} with routing key {@link #KEY} in {@code c}'s current transaction, one statement. */
+  static void publish(java.sql.Connection c, int brokerId, String exchange, List<String> bodies) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
         "select count(amqp.publish(?::int, ?, ?, t.body)) from unnest(?::text[]) as t(body)")) {
       ps.setInt(1, brokerId);

@@ -98,6 +98,16 @@ public final class BridgeProcess implements AutoCloseable {
     return false;
   }
 
+  /** How many times the log contains {@code text} so far. */
+  public int count(String text) {
+    String log = log();
+    int n = 0;
+    for (int i = log.indexOf(text); i >= 0; i = log.indexOf(text, i + 1)) {
+      n++;
+    }
+    return n;
+  }
+
   public String log() {
     try {
       return Files.readString(logFile);
