@@ -639,9 +639,12 @@ begin
                 broker_policy_check.publisher_role, session_user);
     end if;
     if broker_policy_check.max_pending_rows is not null then
-        select pg_catalog.min(o.id), pg_catalog.max(o.id) into v_low, v_high
-          from amqp.outbox o
-         where o.broker_id = broker_policy_check.broker_id;
+        -- Two probes at the ends of the broker's range of the primary key, in its order (with LIMIT 1 the
+        -- planner takes the index however small the table looked when it cached the plan).
+        v_low := (select o.id from amqp.outbox o where o.broker_id = broker_policy_check.broker_id
+                   order by o.broker_id, o.id limit 1);
+        v_high := (select o.id from amqp.outbox o where o.broker_id = broker_policy_check.broker_id
+                    order by o.broker_id desc, o.id desc limit 1);
         if coalesce(v_high - v_low + 1, 0) + broker_policy_check.adding > broker_policy_check.max_pending_rows then
             select pg_catalog.count(*) into v_pending
               from (select from amqp.outbox o
