@@ -7,11 +7,55 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Turns the broker's answers for a batch into what happens to its outbox rows. Pure apart from logging. */
+/**
+ * Turns the broker's answers for a batch into what happens to its outbox rows. Pure apart from logging, which is one
+ * line per outcome and batch, not per row: any role can publish thousands of unroutable messages, and each failed row
+ * keeps its reason in amqp.outbox.last_error or amqp.dead_letter anyway.
+ */
 final class Settlements {
   private static final Logger log = LoggerFactory.getLogger(Settlements.class);
 
   private Settlements() {}
+
+  /** The rows of one batch with one outcome: how many, and the first of them with its reason. */
+  private static final class Tally {
+    private final String what;
+    private final String noun;
+    private final boolean info;
+    private int count;
+    private long firstId;
+    private String firstReason;
+
+    Tally(String what, String noun, boolean info) {
+      this.what = what;
+      this.noun = noun;
+      this.info = info;
+    }
+
+    void add(long id, String reason) {
+      if (count++ == 0) {
+        firstId = id;
+        firstReason = reason;
+      }
+    }
+
+    void log(int brokerId) {
+      if (count == 1) {
+        log(info, "broker {}: {} {} {}: {}", brokerId, what, noun, firstId, firstReason);
+      } else if (count > 1) {
+        log(info, "broker {}: {} {} {}s of a batch, the first ({}): {}", brokerId, what, count, noun, firstId,
+            firstReason);
+      }
+    }
+
+    private static void log(boolean info, String format, Object... args) {
+      if (info) {
+        log.info(format, args);
+      } else {
+        log.warn(format, args);
+      }
+    }
+  }
 
   static Settlement from(int brokerId, ConfirmingPublisher.Published p, int maxAttempts, boolean dropUnroutable) {
     List<OutboxRow> rows = p.batch().rows();
@@ -20,6 +64,10 @@ final class Settlements {
     List<Settlement.Failed> dead = new ArrayList<>(0);
     List<Settlement.Declaration> declarations = new ArrayList<>(0);
     boolean retry = false;
+    Tally deadLettered = new Tally("dead-lettered", "message", false);
+    Tally retrying = new Tally("retrying", "message", false);
+    Tally dropped = new Tally("dropped (on_unroutable = drop)", "message", true);
+    Tally declareFailed = new Tally("could not apply", "exchange declaration", false);
     for (int i = 0; i < rows.size(); i++) {
       OutboxRow row = rows.get(i);
       String reason = p.reasons()[i];
@@ -29,16 +77,16 @@ final class Settlements {
           deleted.add(row.id());
           declarations.add(new Settlement.Declaration(row.exchange(), reason));
           if (reason != null) {
-            log.warn("broker {}: declaring exchange '{}' failed: {}", brokerId, row.exchange(), reason);
+            declareFailed.add(row.id(), "exchange '" + row.exchange() + "': " + reason);
           }
         }
         case RETURNED -> {
           if (dropUnroutable) {
             deleted.add(row.id());
-            log.info("broker {}: dropped message {} (on_unroutable = drop): {}", brokerId, row.id(), reason);
+            dropped.add(row.id(), reason);
           } else {
             dead.add(new Settlement.Failed(row.id(), reason));
-            log.warn("broker {}: dead-lettered message {}: {}", brokerId, row.id(), reason);
+            deadLettered.add(row.id(), reason);
           }
         }
         case NACKED, TIMED_OUT, FAILED -> {
@@ -47,16 +95,18 @@ final class Settlements {
           if (attempts >= maxAttempts) {
             String why = reason + " (gave up after " + attempts + " attempts)";
             dead.add(new Settlement.Failed(row.id(), why));
-            log.warn("broker {}: dead-lettered message {}: {}", brokerId, row.id(), why);
+            deadLettered.add(row.id(), why);
           } else {
             retried.add(new Settlement.Failed(row.id(), reason));
-            log.warn("broker {}: message {} failed attempt {} of {}, will retry: {}",
-                brokerId, row.id(), attempts, maxAttempts, reason);
+            retrying.add(row.id(), "attempt " + attempts + " of " + maxAttempts + " failed: " + reason);
           }
         }
         case NOT_SENT -> retry = true;
         default -> throw new IllegalStateException("unsettled row " + row.id());
       }
+    }
+    for (Tally t : List.of(declareFailed, dropped, deadLettered, retrying)) {
+      t.log(brokerId);
     }
     return new Settlement(deleted, retried, dead, declarations, retry);
   }
