@@ -8,34 +8,35 @@ import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.AskPattern;
 import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
+import io.pgamqp.broker.BridgeStatus;
 import io.pgamqp.broker.BrokerCatalog;
 import io.pgamqp.broker.BrokerRegistry;
 import io.pgamqp.broker.BrokerSupervisor;
 import io.pgamqp.cluster.BrokerShards;
 import io.pgamqp.config.BridgeSettings;
 import io.pgamqp.config.ClusterSettings;
-import io.pgamqp.broker.BridgeStatus;
 import io.pgamqp.config.ConfigError;
 import io.pgamqp.config.DatabaseSettings;
 import io.pgamqp.config.HttpSettings;
 import io.pgamqp.http.HttpEndpoint;
 import io.pgamqp.http.OperationsPage;
 import io.pgamqp.http.StatusSource;
+import io.pgamqp.logging.ShutdownNoiseFilter;
 import io.pgamqp.metrics.BridgeMetrics;
 import io.pgamqp.metrics.ConfirmRate;
 import io.pgamqp.metrics.DrainProgress;
 import io.pgamqp.metrics.MicrometerBridgeMetrics;
-import java.io.IOException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicReference;
 import io.pgamqp.outbox.NotificationListener;
 import io.pgamqp.outbox.OutboxStore;
 import io.pgamqp.outbox.SessionPinningCheck;
 import io.pgamqp.outbox.SlickDatabase;
 import io.pgamqp.outbox.StatusView;
+import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A running bridge: the actor system, the broker registry under it, the LISTEN thread and the database pool. Stopping
@@ -107,6 +108,10 @@ public final class Bridge implements AutoCloseable {
           cluster.enabled() ? "; cluster node " + cluster.host() + ":" + cluster.port() + ", seed nodes "
               + String.join(", ", cluster.seedNodes()) : "");
       CoordinatedShutdown cs = CoordinatedShutdown.get(ctx.getSystem());
+      cs.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "quiet-remoting-teardown", () -> {
+        ShutdownNoiseFilter.stopping();
+        return CompletableFuture.completedFuture(Done.getInstance());
+      });
       Duration drain = deps.settings().drainTimeout().plusSeconds(5);
       // Clustered, sharding hands every broker over first (cluster-sharding-shutdown-region, each after its in-flight
       // confirms settled); draining here afterwards only stops what a downed node still runs.

@@ -88,6 +88,8 @@ class ClusterTest {
         tally.assertNothingLostInOrder();
         assertEquals(0, tally.duplicates(), "a graceful hand-over settles in-flight confirms first");
         assertTrue(leaving.log().contains("handing over to another node"), leaving::log);
+        // A clean stop reads clean: no WARN (Akka's remoting used to report its own teardown as failed streams).
+        assertTrue(leaving.log().lines().noneMatch(l -> l.contains(" WARN ")), leaving::log);
       } catch (Throwable e) {
         System.out.println("cluster nodes' logs:" + cluster.logs());
         throw e;
