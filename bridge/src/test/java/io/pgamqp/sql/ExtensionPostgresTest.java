@@ -217,7 +217,9 @@ class ExtensionPostgresTest {
         if (condition) {
             return;
         }
-        if (ON_CI) {
+        // The postgres-versions runs use an embedded server of another major version on purpose: make install
+        // reaches only the machine's server, which the default run tests.
+        if (ON_CI && System.getProperty(TestServers.POSTGRES_BINARIES_PROPERTY, "").isBlank()) {
             fail("extension tests cannot run on CI: " + reason);
         }
         Assumptions.abort(reason);
