@@ -14,6 +14,7 @@ import io.pgamqp.broker.BrokerRegistry;
 import io.pgamqp.broker.BrokerSupervisor;
 import io.pgamqp.cluster.BrokerShards;
 import io.pgamqp.config.BridgeSettings;
+import io.pgamqp.config.ChosenDatabase;
 import io.pgamqp.config.ClusterSettings;
 import io.pgamqp.config.ConfigError;
 import io.pgamqp.config.DatabaseSettings;
@@ -69,7 +70,8 @@ public final class Bridge implements AutoCloseable {
         new BrokerSupervisor.Deps(db, settings, new OutboxStore(database, metrics), new BrokerCatalog(database), metrics);
     CompletableFuture<ActorRef<BrokerRegistry.Command>> registry = new CompletableFuture<>();
     AtomicReference<HttpEndpoint> endpoint = new AtomicReference<>();
-    ActorSystem<Void> system = ActorSystem.create(guardian(deps, cluster, database, registry, endpoint, prometheus),
+    ActorSystem<Void> system = ActorSystem.create(guardian(deps, cluster, database, registry, endpoint, prometheus,
+        ChosenDatabase.describe(config, db)),
         ClusterSettings.SYSTEM_NAME, effective);
     if (!http.enabled()) {
       return new Bridge(system, -1);
@@ -94,7 +96,7 @@ public final class Bridge implements AutoCloseable {
 
   private static Behavior<Void> guardian(BrokerSupervisor.Deps deps, ClusterSettings cluster, SlickDatabase database,
       CompletableFuture<ActorRef<BrokerRegistry.Command>> registryRef, AtomicReference<HttpEndpoint> endpoint,
-      MicrometerBridgeMetrics prometheus) {
+      MicrometerBridgeMetrics prometheus, String databaseChoice) {
     return Behaviors.setup(ctx -> {
       ActorRef<BrokerRegistry.Command> registry = ctx.spawn(cluster.enabled()
           ? BrokerRegistry.clustered(deps, r -> BrokerShards.start(ctx.getSystem(), r), cluster.ensureInterval())
@@ -103,7 +105,7 @@ public final class Bridge implements AutoCloseable {
       NotificationListener listener =
           new NotificationListener(deps.database(), n -> registry.tell(new BrokerRegistry.Notified(n)));
       listener.start();
-      ctx.getLog().info("pgamqp bridge started: database {} as {}{}", deps.database().displayUrl(),
+      ctx.getLog().info("pgamqp bridge started: database {} as {}{}", databaseChoice,
           deps.database().user(),
           cluster.enabled() ? "; cluster node " + cluster.host() + ":" + cluster.port() + ", seed nodes "
               + String.join(", ", cluster.seedNodes()) : "");

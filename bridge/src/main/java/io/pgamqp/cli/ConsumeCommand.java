@@ -6,6 +6,7 @@ import com.rabbitmq.client.ShutdownSignalException;
 import com.typesafe.config.Config;
 import io.pgamqp.broker.AmqpConnector;
 import io.pgamqp.broker.BrokerCatalog;
+import io.pgamqp.config.ChosenDatabase;
 import io.pgamqp.config.BridgeSettings;
 import io.pgamqp.config.DatabaseSettings;
 import io.pgamqp.config.PgamqpConfig;

@@ -1,6 +1,7 @@
 package io.pgamqp.cli;
 
 import com.typesafe.config.Config;
+import io.pgamqp.config.ChosenDatabase;
 import io.pgamqp.config.DatabaseSettings;
 import io.pgamqp.config.PgamqpConfig;
 import java.io.IOException;

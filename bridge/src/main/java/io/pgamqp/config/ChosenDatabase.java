@@ -1,28 +1,27 @@
-package io.pgamqp.cli;
+package io.pgamqp.config;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigOrigin;
-import io.pgamqp.config.DatabaseSettings;
 
 /**
  * Which database a command works on, and where that choice came from, in words for the user: a newcomer who set no
  * URL must learn that the command used the default database before being told to install anything there.
  */
-final class ChosenDatabase {
+public final class ChosenDatabase {
   private ChosenDatabase() {}
 
   /** E.g. "jdbc:postgresql://127.0.0.1:5432/postgres (the built-in default)". */
-  static String describe(Config config, DatabaseSettings db) {
+  public static String describe(Config config, DatabaseSettings db) {
     return db.displayUrl() + " (" + origin(config) + ")";
   }
 
   /** How to point the command at another database. */
-  static String howToChoose() {
+  public static String howToChoose() {
     return "set PGAMQP_DB_URL=jdbc:postgresql://HOST:PORT/DATABASE (or pgamqp.db.url in the config file)"
         + " to use another database";
   }
 
-  static String origin(Config config) {
+  public static String origin(Config config) {
     ConfigOrigin o = config.getValue("pgamqp.db.url").origin();
     String d = o.description() == null ? "" : o.description();
     if (d.contains("env var")) {
