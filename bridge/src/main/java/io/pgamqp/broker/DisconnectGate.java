@@ -101,7 +101,8 @@ public final class DisconnectGate extends AbstractBehavior<DisconnectGate.Comman
           LogText.value(m.requestedBy()));
       supervisors.get(id).tell(BrokerSupervisor.Disconnect.INSTANCE);
     }
-    if (lookAgain.remove(id) || m.error() != null) {
+    // After a failed look the row stays: the listener's reconnect, or the next notification, looks again.
+    if (lookAgain.remove(id)) {
       onRequested(new Requested(id, supervisors.get(id)));
     }
     return this;
