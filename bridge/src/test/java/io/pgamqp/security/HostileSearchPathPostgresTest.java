@@ -57,6 +57,9 @@ class HostileSearchPathPostgresTest {
     try (TestDatabase db = TestServers.get().createDatabase("hostile_path")) {
       int broker = db.insertBroker();
       db.exec("update amqp.broker_state set bridge_waiting_until = 'infinity', max_body_bytes = 40 where broker_id = " + broker);
+      // The opt-in limits on, so that their check runs under the hostile path too (the owner may always publish).
+      db.exec("update amqp.broker_state set publisher_role = 'amqp_publisher', max_pending_rows = 100"
+          + " where broker_id = " + broker);
       db.exec(HOSTILE);
       try (Connection c = db.connect(); Statement st = c.createStatement()) {
         st.execute("create temp table outbox (like amqp.outbox); create temp table broker_state (like amqp.broker_state)");
@@ -64,6 +67,8 @@ class HostileSearchPathPostgresTest {
         st.execute("select amqp.publish(" + broker + ", 'ex', 'k', 'body', 2, 'text/plain', 'r', 'c')");
         st.execute("select amqp.publish(" + broker + ", '', '', '')");
         st.execute("select amqp.exchange_declare(" + broker + ", 'declared', 'topic', false, true)");
+        st.execute("select amqp.exchange_declare(" + broker + ", 'gone', 'topic', false, true)");
+        st.execute("select amqp.exchange_undeclare(" + broker + ", 'gone')");
         st.execute("select amqp.disconnect(" + broker + ")");
         st.execute("select amqp.autonomous_publish(" + broker + ", 'ex', 'k', 'auto''; drop table amqp.outbox; --')");
         st.execute("select * from amqp.status");
