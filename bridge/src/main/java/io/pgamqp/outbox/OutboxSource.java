@@ -65,6 +65,8 @@ public final class OutboxSource {
   private Duration pause;
   private boolean waiting;
   private long waitingSetAt;
+  // The deadline of this stream's last wake-up request; read by the termination callback, hence volatile.
+  private volatile String requested;
   private long lastStrandedCheck = System.nanoTime();
 
   private OutboxSource(
@@ -94,11 +96,15 @@ public final class OutboxSource {
   }
 
   /**
-   * However the stream ended (stop, failure, lost lock). Unconditional, as {@code waiting} belongs to the stream's
-   * thread; a request still being written at this moment, or a failed withdrawal, lapses by itself within the lease.
+   * However the stream ended (stop, failure, lost lock): withdraws this stream's own request, never a successor's. A
+   * request still being written at this moment, or a failed withdrawal, lapses by itself within the lease.
    */
   private void withdrawWaiting() {
-    store.clearWaiting(brokerId).whenComplete((n, e) -> {
+    String deadline = requested;
+    if (deadline == null) {
+      return;
+    }
+    store.withdrawWaiting(brokerId, deadline).whenComplete((n, e) -> {
       if (e != null) {
         log.debug("broker {}: could not withdraw the wake-up request (it lapses within {}): {}",
             brokerId, settings.wakeupLease(), e.getMessage());
@@ -112,11 +118,15 @@ public final class OutboxSource {
         pause = settings.idlePollMin();
         if (waiting) {
           waiting = false;
-          store.clearWaiting(brokerId).whenComplete((n, e) -> {
-            if (e != null) {
-              log.warn("broker {}: could not clear bridge_waiting_until: {}", brokerId, e.getMessage());
-            }
-          });
+          String deadline = requested;
+          requested = null;
+          if (deadline != null) {
+            store.withdrawWaiting(brokerId, deadline).whenComplete((n, e) -> {
+              if (e != null) {
+                log.warn("broker {}: could not withdraw its wake-up request: {}", brokerId, e.getMessage());
+              }
+            });
+          }
         }
         inFlight.emitted(rows.size());
         return CompletableFuture.completedFuture(Optional.of(Pair.create(this, new OutboxBatch(rows))));
@@ -197,6 +207,9 @@ public final class OutboxSource {
 
   private CompletionStage<Void> requestWakeups() {
     waitingSetAt = System.nanoTime();
-    return store.setWaiting(brokerId, settings.wakeupLease()).thenApply(n -> null);
+    return store.setWaiting(brokerId, settings.wakeupLease()).thenApply(deadline -> {
+      requested = deadline;
+      return null;
+    });
   }
 }

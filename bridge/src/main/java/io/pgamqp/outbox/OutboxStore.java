@@ -68,13 +68,19 @@ public final class OutboxStore {
       "update amqp.exchange_declaration set status = ?, applied_at = pg_catalog.now(), last_error = ?"
           + " where broker_id = ? and exchange = ?";
 
-  // clock_timestamp(), not now(): publishers compare the deadline with their own transaction's start.
+  // clock_timestamp(), not now(): publishers compare the deadline with their own transaction's start. The deadline
+  // comes back as text, exact to the microsecond, so that its withdrawal can name it (WITHDRAW).
   private static final String WAITING =
       "update amqp.broker_state set bridge_waiting_until = pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => ?)"
-          + " where broker_id = ?";
+          + " where broker_id = ? returning bridge_waiting_until::text";
 
   private static final String NOT_WAITING =
       "update amqp.broker_state set bridge_waiting_until = null where broker_id = ? and bridge_waiting_until is not null";
+
+  // Only the request this stream made: a stream that ended must not withdraw the one its successor just made.
+  private static final String WITHDRAW =
+      "update amqp.broker_state set bridge_waiting_until = null where broker_id = ?"
+          + " and bridge_waiting_until = ?::timestamptz";
 
   private static final String CONFIRMED_AT =
       "update amqp.broker_state set last_confirm_at = pg_catalog.now() where broker_id = ?"
@@ -187,18 +193,34 @@ public final class OutboxStore {
     });
   }
 
-  /** Asks publishers to NOTIFY this broker's channel for the next {@code lease}; renew it before it lapses. */
-  public CompletionStage<Integer> setWaiting(int brokerId, Duration lease) {
+  /**
+   * Asks publishers to NOTIFY this broker's channel for the next {@code lease}; renew it before it lapses. Completes
+   * with the deadline set (for {@link #withdrawWaiting}), null when the broker has no state row.
+   */
+  public CompletionStage<String> setWaiting(int brokerId, Duration lease) {
     return db.run(c -> {
       try (PreparedStatement ps = c.prepareStatement(WAITING)) {
         ps.setDouble(1, lease.toMillis() / 1000.0);
         ps.setInt(2, brokerId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? rs.getString(1) : null;
+        }
+      }
+    });
+  }
+
+  /** Withdraws the request that set {@code deadline}, if it is still the broker's. */
+  public CompletionStage<Integer> withdrawWaiting(int brokerId, String deadline) {
+    return db.run(c -> {
+      try (PreparedStatement ps = c.prepareStatement(WITHDRAW)) {
+        ps.setInt(1, brokerId);
+        ps.setString(2, deadline);
         return ps.executeUpdate();
       }
     });
   }
 
-  /** Withdraws the wake-up request: publishers stop notifying. */
+  /** Withdraws any wake-up request of the broker (a new owner starting up): publishers stop notifying. */
   public CompletionStage<Integer> clearWaiting(int brokerId) {
     return db.run(c -> {
       try (PreparedStatement ps = c.prepareStatement(NOT_WAITING)) {
