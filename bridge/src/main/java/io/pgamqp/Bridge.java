@@ -7,6 +7,7 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.AskPattern;
 import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.typed.Cluster;
 import com.typesafe.config.Config;
 import io.pgamqp.broker.BridgeStatus;
 import io.pgamqp.broker.BrokerCatalog;
@@ -81,7 +82,7 @@ public final class Bridge implements AutoCloseable {
       StatusSource brokers = () -> registry.thenCompose(r -> AskPattern.<BrokerRegistry.Command, BridgeStatus>ask(
           r, BrokerRegistry.GetStatus::new, timeout, system.scheduler()));
       StatusSource status = !cluster.enabled() ? brokers : () -> brokers.status().thenApply(s -> s.withClusterMember(
-          akka.cluster.typed.Cluster.get(system).selfMember().status().toString()));
+          Cluster.get(system).selfMember().status().toString()));
       OperationsPage page = new OperationsPage(() -> database.run(StatusView::read), status, rate::perSecond,
           db.displayUrl(), timeout);
       HttpEndpoint e = HttpEndpoint.start(http, () -> !system.getWhenTerminated().toCompletableFuture().isDone(),
@@ -138,7 +139,7 @@ public final class Bridge implements AutoCloseable {
         prometheus.close();
         listener.close();
         database.close();
-        return java.util.concurrent.CompletableFuture.completedFuture(Done.getInstance());
+        return CompletableFuture.completedFuture(Done.getInstance());
       });
       return Behaviors.empty();
     });

@@ -7,6 +7,7 @@ import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -62,7 +63,7 @@ public final class BrokerCatalog {
   /** Recorded declarations of {@code brokerId}; all of them when {@code exchanges} is null. */
   public CompletionStage<Map<String, ExchangeDeclaration>> declarations(int brokerId, Collection<String> exchanges) {
     return db.run(c -> {
-      Map<String, ExchangeDeclaration> result = new java.util.LinkedHashMap<>();
+      Map<String, ExchangeDeclaration> result = new LinkedHashMap<>();
       try (PreparedStatement ps = c.prepareStatement(DECLARATIONS)) {
         ps.setInt(1, brokerId);
         ps.setBoolean(2, exchanges == null);

@@ -22,6 +22,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -236,7 +237,7 @@ public final class HttpEndpoint implements AutoCloseable {
   }
 
   private String describe(Throwable e) {
-    while (e instanceof java.util.concurrent.CompletionException && e.getCause() != null) {
+    while (e instanceof CompletionException && e.getCause() != null) {
       e = e.getCause();
     }
     if (e instanceof TimeoutException) {

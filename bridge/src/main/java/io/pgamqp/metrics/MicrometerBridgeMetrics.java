@@ -17,7 +17,11 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -199,7 +203,7 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
     final Counter reconnects;
     final Timer confirmLatency;
     final DistributionSummary batchSize;
-    final java.util.Map<OutboxQuery, Timer> outboxQueries = new java.util.EnumMap<>(OutboxQuery.class);
+    final Map<OutboxQuery, Timer> outboxQueries = new EnumMap<>(OutboxQuery.class);
     final List<Meter> all;
     volatile int connected;
     volatile int owned;
@@ -249,13 +253,13 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
       for (OutboxQuery q : OutboxQuery.values()) {
         outboxQueries.put(q, Timer.builder("pgamqp.outbox.query")
             .description("Time of the bridge's outbox queries (claim, sweep, settle), pool wait included")
-            .tags(tags.and("query", q.name().toLowerCase(java.util.Locale.ROOT)))
+            .tags(tags.and("query", q.name().toLowerCase(Locale.ROOT)))
             .publishPercentileHistogram()
             .minimumExpectedValue(LATENCY_MIN)
             .maximumExpectedValue(LATENCY_MAX)
             .register(registry));
       }
-      List<Meter> meters = new java.util.ArrayList<>(List.of(published, confirmed, nacked, returned, timedOut,
+      List<Meter> meters = new ArrayList<>(List.of(published, confirmed, nacked, returned, timedOut,
           deadLettered, retried, reconnects, confirmLatency, batchSize, connectedGauge, ownedGauge, backlogGauge,
           oldestGauge));
       meters.addAll(outboxQueries.values());

@@ -2,10 +2,12 @@ package io.pgamqp.outbox;
 
 import io.pgamqp.config.ConfigError;
 import io.pgamqp.config.DatabaseSettings;
+import io.pgamqp.logging.LogText;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -41,7 +43,7 @@ public final class SessionPinningCheck {
     if (problem != null) {
       throw new ConfigError("setting pgamqp.db.session-url (env PGAMQP_DB_SESSION_URL, default pgamqp.db.url) must"
           + " reach PostgreSQL directly or through a session-mode pooler, but "
-          + io.pgamqp.logging.LogText.url(db.sessionUrl()) + " " + problem
+          + LogText.url(db.sessionUrl()) + " " + problem
           + ": the ownership lock and LISTEN need a session of their own. Point pgamqp.db.session-url at the server"
           + " itself (keep pgamqp.db.url on the pooler if you like)");
     }
@@ -89,7 +91,7 @@ public final class SessionPinningCheck {
 
   /** PgBouncer's words when pool_mode = statement meets a transaction block. */
   private static boolean isPoolerRefusal(SQLException e) {
-    String message = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+    String message = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
     return message.contains("transaction blocks not allowed") || message.contains("long transactions not allowed");
   }
 }

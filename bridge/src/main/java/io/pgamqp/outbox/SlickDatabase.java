@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.concurrent.CompletionStage;
 import scala.Option;
+import scala.concurrent.Future;
 import scala.concurrent.duration.Duration;
 import scala.jdk.javaapi.FutureConverters;
 import slick.dbio.DBIOAction;
@@ -104,7 +105,7 @@ public final class SlickDatabase implements AutoCloseable {
       }
     });
     // Java cannot see Scala's contravariant effect type, hence the raw cast.
-    scala.concurrent.Future<T> future = db.run((DBIOAction) action);
+    Future<T> future = db.run((DBIOAction) action);
     return FutureConverters.asJava(future);
   }
 

@@ -1,10 +1,10 @@
 package io.pgamqp.broker;
 
-import io.pgamqp.testkit.Eventually;
 import io.pgamqp.Bridge;
 import io.pgamqp.testkit.AmqpEndpoint;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Eventually;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.sql.SQLException;

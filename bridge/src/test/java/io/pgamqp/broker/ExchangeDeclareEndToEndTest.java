@@ -1,10 +1,10 @@
 package io.pgamqp.broker;
 
-import io.pgamqp.testkit.Eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgamqp.testkit.Eventually;
 import io.pgamqp.testkit.TestServers;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -1,12 +1,12 @@
 package io.pgamqp.faults;
 
-import io.pgamqp.testkit.Eventually;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgamqp.Bridge;
 import io.pgamqp.testkit.AmqpEndpoint;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Eventually;
 import io.pgamqp.testkit.Tally;
 import io.pgamqp.testkit.TestServers;
 import java.time.Duration;

@@ -1,14 +1,14 @@
 package io.pgamqp.faults;
 
-import io.pgamqp.outbox.OwnershipLock;
-import io.pgamqp.testkit.Eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgamqp.Bridge;
+import io.pgamqp.outbox.OwnershipLock;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Eventually;
 import io.pgamqp.testkit.Tally;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -1,11 +1,11 @@
 package io.pgamqp.faults;
 
-import io.pgamqp.testkit.Eventually;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.pgamqp.testkit.BridgeProcess;
+import io.pgamqp.testkit.Eventually;
 import io.pgamqp.testkit.Tally;
 import io.pgamqp.testkit.TestServers;
 import java.sql.Connection;
