@@ -11,10 +11,10 @@ import io.pgamqp.outbox.Settlement;
  *
  * <p>Pure apart from the calls on {@code metrics}; allocation-free; thread-safe.
  */
-public final class BatchMetrics {
+final class BatchMetrics {
   private BatchMetrics() {}
 
-  public static void record(
+  static void record(
       BridgeMetrics metrics, int brokerId, ConfirmingPublisher.Published published, Settlement settlement) {
     int confirmed = 0;
     int nacked = 0;
@@ -31,7 +31,6 @@ public final class BatchMetrics {
         case FAILED -> failed++;
         case NOT_SENT -> notSent++;
         case DECLARED, DECLARE_FAILED -> { } // exchange declarations, not messages
-        default -> { }
       }
     }
     metrics.batchSize(brokerId, published.batch().size());

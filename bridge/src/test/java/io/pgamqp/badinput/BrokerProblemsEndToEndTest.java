@@ -7,6 +7,8 @@ import io.pgamqp.Bridge;
 import io.pgamqp.testkit.AmqpEndpoint;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Eventually;
+import io.pgamqp.testkit.Route;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.net.InetAddress;
@@ -28,11 +30,11 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(180)
 class BrokerProblemsEndToEndTest {
 
-  private record Setup(TestDatabase db, AmqpTestClient amqp, Harness.Route route) implements AutoCloseable {
+  private record Setup(TestDatabase db, AmqpTestClient amqp, Route route) implements AutoCloseable {
     static Setup create(String prefix) throws Exception {
       TestDatabase db = TestServers.get().createDatabase(prefix);
       AmqpTestClient amqp = new AmqpTestClient();
-      return new Setup(db, amqp, Harness.Route.declare(amqp, prefix));
+      return new Setup(db, amqp, Route.declare(amqp, prefix));
     }
 
     String lastError(int id) throws Exception {
@@ -62,7 +64,7 @@ class BrokerProblemsEndToEndTest {
          Bridge bridge = BridgeRunner.start(s.db())) {
       int id = s.db().insertBroker(real.withPort(closedPort()));
       Harness.publish(s.db(), id, s.route().exchange(), List.of("waited-1", "waited-2"));
-      Harness.await("amqp.status says the connection is refused", Duration.ofSeconds(20),
+      Eventually.until("amqp.status says the connection is refused", Duration.ofSeconds(20),
           () -> s.lastError(id).contains("refused"));
       assertEquals(2, s.db().queryLong("select count(*) from amqp.outbox"));
       s.db().exec("update amqp.broker set port = ? where broker_id = ?", real.port(), id);
@@ -80,7 +82,7 @@ class BrokerProblemsEndToEndTest {
       int id = s.db().insertBroker(new AmqpEndpoint(real.host(), real.port(), real.username(), real.password(),
           "no-such-vhost"));
       Harness.publish(s.db(), id, s.route().exchange(), List.of("vhost-waited"));
-      Harness.await("amqp.status names the vhost", Duration.ofSeconds(20),
+      Eventually.until("amqp.status names the vhost", Duration.ofSeconds(20),
           () -> s.lastError(id).contains("no-such-vhost"));
       s.db().exec("update amqp.broker set vhost = '/' where broker_id = ?", id);
       assertEquals(List.of("vhost-waited"),
@@ -96,7 +98,7 @@ class BrokerProblemsEndToEndTest {
       int id = s.db().insertBroker(real.withPort(closedPort())); // messages pile up
       Harness.publish(s.db(), id, s.route().exchange(), Harness.bodies("kept", 10));
       s.db().exec("delete from amqp.broker where broker_id = ?", id);
-      Harness.await("amqp.status shows the removed broker's backlog", Duration.ofSeconds(10), () -> s.lastError(id)
+      Eventually.until("amqp.status shows the removed broker's backlog", Duration.ofSeconds(10), () -> s.lastError(id)
           .contains("broker_id " + id + " was removed from amqp.broker; its messages wait in amqp.outbox"));
       assertEquals(10, s.db().queryLong("select backlog from amqp.status where broker_id = ?", id));
       Thread.sleep(1000);
@@ -120,12 +122,12 @@ class BrokerProblemsEndToEndTest {
       Harness.publish(s.db(), id, s.route().exchange(), Harness.bodies("after", 20));
       assertEquals(Harness.bodies("after", 20),
           Harness.drainBodies(s.amqp(), s.route().queue(), 20, Duration.ofSeconds(30)));
-      Harness.await("the declaration failed", Duration.ofSeconds(10), () -> "failed".equals(Harness.text(s.db(),
+      Eventually.until("the declaration failed", Duration.ofSeconds(10), () -> "failed".equals(Harness.text(s.db(),
           "select status from amqp.exchange_declaration where exchange = ?", topic)));
       String error = Harness.text(s.db(), "select last_error from amqp.exchange_declaration where exchange = ?", topic);
       assertTrue(error.contains("406") || error.contains("PRECONDITION_FAILED") || error.contains("inequivalent"),
           error);
-      Harness.await("the outbox is empty", Duration.ofSeconds(10),
+      Eventually.until("the outbox is empty", Duration.ofSeconds(10),
           () -> s.db().queryLong("select count(*) from amqp.outbox") == 0);
     }
   }
@@ -141,7 +143,7 @@ class BrokerProblemsEndToEndTest {
       Harness.publish(s.db(), id, s.route().exchange(), Harness.bodies("flows", 20));
       assertEquals(Harness.bodies("flows", 20),
           Harness.drainBodies(s.amqp(), s.route().queue(), 20, Duration.ofSeconds(40)));
-      Harness.await("the declaration failed", Duration.ofSeconds(20), () -> "failed".equals(Harness.text(s.db(),
+      Eventually.until("the declaration failed", Duration.ofSeconds(20), () -> "failed".equals(Harness.text(s.db(),
           "select status from amqp.exchange_declaration where exchange = ?", name)));
       String error = Harness.text(s.db(), "select last_error from amqp.exchange_declaration where exchange = ?", name);
       assertTrue(error.contains("x-no-such-plugin"), error);
@@ -178,7 +180,7 @@ class BrokerProblemsEndToEndTest {
       List<String> arrived = Harness.drainBodies(s.amqp(), s.route().queue(), 100, Duration.ofSeconds(60));
       assertTrue(arrived.containsAll(expected) && new java.util.HashSet<>(arrived).size() == expected.size(),
           () -> "arrived " + arrived.size() + ": " + arrived);
-      Harness.await("the outbox is empty", Duration.ofSeconds(20),
+      Eventually.until("the outbox is empty", Duration.ofSeconds(20),
           () -> s.db().queryLong("select count(*) from amqp.outbox") == 0);
       long connects = log.text().lines().filter(l -> l.contains("broker " + id + ": connected to")).count();
       System.out.println("disconnect flood: 1000 requests -> " + connects + " connections");

@@ -8,6 +8,8 @@ import io.pgamqp.Bridge;
 import io.pgamqp.faults.TcpProxy;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Eventually;
+import io.pgamqp.testkit.Route;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.sql.Connection;
@@ -37,7 +39,7 @@ class DatabaseOutageEndToEndTest {
          AmqpTestClient amqp = new AmqpTestClient();
          TcpProxy proxy = new TcpProxy(servers.dbHost(), servers.dbPort())) {
       int id = db.insertBroker();
-      Harness.Route route = Harness.Route.declare(amqp, "outage");
+      Route route = Route.declare(amqp, "outage");
       String viaProxy = "jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + db.name();
       try (Bridge bridge = BridgeRunner.start(db, Map.of("pgamqp.db.url", viaProxy,
           "pgamqp.db.socket-timeout", "3s", "pgamqp.db.connect-timeout", "2s"))) {
@@ -60,7 +62,7 @@ class DatabaseOutageEndToEndTest {
         proxy.refuseNew(false);
         List<String> arrived = Harness.drainBodies(amqp, route.queue(), 30, Duration.ofSeconds(60));
         assertEquals(during, arrived);
-        Harness.await("the outbox is empty", Duration.ofSeconds(20),
+        Eventually.until("the outbox is empty", Duration.ofSeconds(20),
             () -> db.queryLong("select count(*) from amqp.outbox") == 0);
         assertEquals(0, db.queryLong("select count(*) from amqp.dead_letter"));
         List<String> after = new ArrayList<>(Harness.bodies("after", 5));

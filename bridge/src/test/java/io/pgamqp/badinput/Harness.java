@@ -1,11 +1,13 @@
 package io.pgamqp.badinput;
 
 import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.core.AppenderBase;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.TestDatabase;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -13,41 +15,11 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import org.slf4j.LoggerFactory;
 
 /** Small helpers shared by the bad-input and security tests. */
 public final class Harness {
   private Harness() {}
-
-  /** A direct exchange bound to a queue with routing key "k"; both deleted when the client closes. */
-  public record Route(String exchange, String queue) {
-    public static Route declare(AmqpTestClient amqp, String prefix) {
-      Route r = new Route(amqp.uniqueName(prefix + "-x"), amqp.uniqueName(prefix + "-q"));
-      amqp.declareExchange(r.exchange, "direct");
-      amqp.declareQueue(r.queue);
-      amqp.bind(r.queue, r.exchange, "k");
-      return r;
-    }
-  }
-
-  /** Polls {@code condition} every 50 ms until it is true; fails with {@code what} after {@code timeout}. */
-  public static void await(String what, Duration timeout, Callable<Boolean> condition) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    Exception last = null;
-    while (System.nanoTime() < deadline) {
-      try {
-        if (Boolean.TRUE.equals(condition.call())) {
-          return;
-        }
-        last = null;
-      } catch (Exception e) {
-        last = e;
-      }
-      Thread.sleep(50);
-    }
-    throw new AssertionError("timed out after " + timeout + " waiting until " + what, last);
-  }
 
   /** Publishes {@code bodies} to (exchange, "k") in one committed transaction. */
   public static void publish(TestDatabase db, int brokerId, String exchange, List<String> bodies) throws SQLException {
@@ -76,7 +48,7 @@ public final class Harness {
   /** Bodies of what arrived, in arrival order. */
   public static List<String> drainBodies(AmqpTestClient amqp, String queue, int expected, Duration timeout) {
     return amqp.drain(queue, expected, timeout).stream()
-        .map(d -> new String(d.getBody(), java.nio.charset.StandardCharsets.UTF_8)).toList();
+        .map(d -> new String(d.getBody(), StandardCharsets.UTF_8)).toList();
   }
 
   /** The first column of the first row as text (null when none). */
@@ -96,13 +68,13 @@ public final class Harness {
     private final StringBuilder text = new StringBuilder();
 
     public LogCapture() {
-      setContext((ch.qos.logback.classic.LoggerContext) LoggerFactory.getILoggerFactory());
+      setContext((LoggerContext) LoggerFactory.getILoggerFactory());
       start();
       root().addAppender(this);
     }
 
     private static Logger root() {
-      return (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+      return (Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME);
     }
 
     @Override

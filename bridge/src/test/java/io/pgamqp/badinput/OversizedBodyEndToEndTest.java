@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgamqp.Bridge;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Eventually;
+import io.pgamqp.testkit.Route;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.time.Duration;
@@ -33,7 +35,7 @@ class OversizedBodyEndToEndTest {
          AmqpTestClient amqp = new AmqpTestClient();
          Bridge bridge = BridgeRunner.start(db, Map.of("pgamqp.bridge.max-attempts", 2))) {
       int id = db.insertBroker();
-      Harness.Route route = Harness.Route.declare(amqp, "oversized");
+      Route route = Route.declare(amqp, "oversized");
       db.exec("update amqp.broker_state set max_body_bytes = ? where broker_id = ?", RABBIT_MAX + 1024, id);
       Harness.publish(db, id, route.exchange(), Harness.bodies("before", 20));
       db.exec("select amqp.publish(?, ?, 'k', repeat('x', ?))", id, route.exchange(), RABBIT_MAX + 1);
@@ -43,7 +45,7 @@ class OversizedBodyEndToEndTest {
 
       List<String> arrived = Harness.drainBodies(amqp, route.queue(), 40, Duration.ofSeconds(120));
       assertEquals(expected, arrived);
-      Harness.await("the big one is dead-lettered", Duration.ofSeconds(60),
+      Eventually.until("the big one is dead-lettered", Duration.ofSeconds(60),
           () -> db.queryLong("select count(*) from amqp.dead_letter") == 1);
       String reason = Harness.text(db, "select reason || ' attempts=' || attempts || ' bytes=' || octet_length(body)"
           + " from amqp.dead_letter");

@@ -1,10 +1,9 @@
-package io.pgamqp.metrics;
+package io.pgamqp.broker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.pgamqp.broker.BatchMetrics;
-import io.pgamqp.broker.ConfirmingPublisher;
 import io.pgamqp.broker.ConfirmingPublisher.Outcome;
+import io.pgamqp.metrics.BridgeMetrics;
 import io.pgamqp.outbox.OutboxBatch;
 import io.pgamqp.outbox.OutboxRow;
 import io.pgamqp.outbox.Settlement;
@@ -14,7 +13,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
-/** io.pgamqp.broker.BatchMetrics: one settled batch's outcomes become the message counters. */
+/** {@link BatchMetrics}: one settled batch's outcomes become the message counters. */
 class BatchMetricsTest {
 
   /** Records every call as "name=value", summed per name. */

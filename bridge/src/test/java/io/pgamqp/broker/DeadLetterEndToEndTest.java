@@ -3,6 +3,7 @@ package io.pgamqp.broker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgamqp.testkit.Route;
 import io.pgamqp.testkit.TestServers;
 import java.sql.Connection;
 import java.time.Duration;

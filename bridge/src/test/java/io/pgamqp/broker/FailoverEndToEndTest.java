@@ -1,12 +1,13 @@
 package io.pgamqp.broker;
 
-import io.pgamqp.testkit.Eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgamqp.testkit.BridgeProcess;
+import io.pgamqp.testkit.Eventually;
+import io.pgamqp.testkit.Route;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;

@@ -1,10 +1,11 @@
 package io.pgamqp.broker;
 
-import io.pgamqp.testkit.Eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgamqp.testkit.BridgeProcess;
+import io.pgamqp.testkit.Eventually;
+import io.pgamqp.testkit.Route;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -2,14 +2,15 @@ package io.pgamqp.broker;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgamqp.testkit.Route;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.Map;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

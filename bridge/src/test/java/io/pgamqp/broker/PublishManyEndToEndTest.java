@@ -3,6 +3,7 @@ package io.pgamqp.broker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.rabbitmq.client.Delivery;
+import io.pgamqp.testkit.Route;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -1,10 +1,11 @@
 package io.pgamqp.broker;
 
-import io.pgamqp.testkit.Eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.pgamqp.faults.TcpProxy;
 import io.pgamqp.testkit.AmqpEndpoint;
+import io.pgamqp.testkit.Eventually;
+import io.pgamqp.testkit.Route;
 import io.pgamqp.testkit.TestServers;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

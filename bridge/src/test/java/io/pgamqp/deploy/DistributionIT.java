@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.rabbitmq.client.Delivery;
-import io.pgamqp.broker.Route;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.CommandRun;
 import io.pgamqp.testkit.Eventually;
 import io.pgamqp.testkit.FreePort;
+import io.pgamqp.testkit.Route;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.net.URI;

@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgamqp.Bridge;
 import io.pgamqp.outbox.StatusView;
-import io.pgamqp.broker.Route;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.BridgeRunner;
 import io.pgamqp.testkit.Eventually;
 import io.pgamqp.testkit.HeadlessChromium;
+import io.pgamqp.testkit.Route;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.net.URI;

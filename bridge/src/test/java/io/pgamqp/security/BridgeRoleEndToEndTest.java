@@ -7,6 +7,8 @@ import io.pgamqp.Bridge;
 import io.pgamqp.badinput.Harness;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Eventually;
+import io.pgamqp.testkit.Route;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.time.Duration;
@@ -33,7 +35,7 @@ class BridgeRoleEndToEndTest {
            AmqpTestClient amqp = new AmqpTestClient();
            Harness.LogCapture log = new Harness.LogCapture()) {
         int id = db.insertBroker();
-        Harness.Route route = Harness.Route.declare(amqp, "role");
+        Route route = Route.declare(amqp, "role");
         String declared = amqp.uniqueName("role-declared");
         String unbound = amqp.uniqueName("role-unbound");
         amqp.declareExchange(unbound, "direct");
@@ -48,13 +50,13 @@ class BridgeRoleEndToEndTest {
           // At least once: a message in flight when the missing exchange closed the channel is sent again.
           assertEquals(List.of("last"), Harness.drainBodies(amqp, route.queue(), 1, Duration.ofSeconds(30))
               .stream().distinct().toList());
-          Harness.await("the outbox is empty", Duration.ofSeconds(20),
+          Eventually.until("the outbox is empty", Duration.ofSeconds(20),
               () -> db.queryLong("select count(*) from amqp.outbox") == 0);
           assertEquals(2, db.queryLong("select count(*) from amqp.dead_letter"));
           assertEquals(1, db.queryLong("select count(*) from amqp.dead_letter where reason like '%unroutable%'"));
           assertEquals("declared", Harness.text(db,
               "select status from amqp.exchange_declaration where exchange = ?", declared));
-          Harness.await("the bridge's report is written", Duration.ofSeconds(10), () -> Harness.text(db,
+          Eventually.until("the bridge's report is written", Duration.ofSeconds(10), () -> Harness.text(db,
               "select owner || ' ' || connected_to || ' ' || last_confirm_at from amqp.status where broker_id = ?",
               id) != null);
           Thread.sleep(500); // a backlog sample or two

@@ -9,6 +9,8 @@ import io.pgamqp.cli.StatusCommand;
 import io.pgamqp.config.DatabaseSettings;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Eventually;
+import io.pgamqp.testkit.Route;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.io.ByteArrayOutputStream;
@@ -66,14 +68,14 @@ class BridgeSearchPathEndToEndTest {
       int id = db.insertBroker();
       db.exec(hostileObjects(role.name));            // found through "$user" by the bridge's role
       db.exec(hostileObjects(servers.dbUser()));      // ... and by the owner's, for install
-      Harness.Route route = Harness.Route.declare(amqp, "path");
+      Route route = Route.declare(amqp, "path");
       try (Bridge bridge = BridgeRunner.start(db, Map.of("pgamqp.db.user", role.name, "pgamqp.db.password", "",
           "pgamqp.bridge.progress-interval", "200ms", "pgamqp.bridge.stranded-after", "1s"))) {
         String declared = amqp.uniqueName("path-declared");
         db.exec("select amqp.exchange_declare(?, ?, 'fanout', false, false, true)", id, declared);
         Harness.publish(db, id, route.exchange(), Harness.bodies("m", 50));
         assertEquals(Harness.bodies("m", 50), Harness.drainBodies(amqp, route.queue(), 50, Duration.ofSeconds(30)));
-        Harness.await("the declaration is applied", Duration.ofSeconds(20), () -> "declared".equals(Harness.text(db,
+        Eventually.until("the declaration is applied", Duration.ofSeconds(20), () -> "declared".equals(Harness.text(db,
             "select status from amqp.exchange_declaration where exchange = ?", declared)));
         Thread.sleep(1500); // backlog samples and a stranded-row sweep
         amqp.deleteExchange(declared);

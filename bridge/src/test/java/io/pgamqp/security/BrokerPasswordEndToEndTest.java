@@ -9,6 +9,8 @@ import io.pgamqp.badinput.Harness;
 import io.pgamqp.testkit.AmqpEndpoint;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Eventually;
+import io.pgamqp.testkit.Route;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.time.Duration;
@@ -45,7 +47,7 @@ class BrokerPasswordEndToEndTest {
       // Trust authentication ignores the password: the URL still carries it, as a user's would.
       String url = db.jdbcUrl() + (db.jdbcUrl().contains("?") ? "&" : "?") + "password=" + secret;
       try (Bridge bridge = BridgeRunner.start(db, Map.of("pgamqp.db.url", url))) {
-        Harness.await("the bridge logs its start", Duration.ofSeconds(10),
+        Eventually.until("the bridge logs its start", Duration.ofSeconds(10),
             () -> log.text().contains("pgamqp bridge started"));
       }
       com.typesafe.config.Config bad = BridgeRunner.config(db, Map.of("pgamqp.db.url",
@@ -66,7 +68,7 @@ class BrokerPasswordEndToEndTest {
     try (TestDatabase db = TestServers.get().createDatabase("password_config");
          AmqpTestClient amqp = new AmqpTestClient()) {
       int id = insertBroker(db, "placeholder: see pgamqp.brokers");
-      Harness.Route route = Harness.Route.declare(amqp, "pwcfg");
+      Route route = Route.declare(amqp, "pwcfg");
       try (Bridge bridge = BridgeRunner.start(db, Map.of(
           "pgamqp.brokers.\"" + id + "\".password", TestServers.get().amqp().password()))) {
         Harness.publish(db, id, route.exchange(), List.of("one", "two"));
@@ -85,17 +87,17 @@ class BrokerPasswordEndToEndTest {
          Harness.LogCapture log = new Harness.LogCapture()) {
       int fromRow = insertBroker(db, rowPassword);
       int fromConfig = insertBroker(db, null);
-      Harness.Route route = Harness.Route.declare(amqp, "pwbad");
+      Route route = Route.declare(amqp, "pwbad");
       try (Bridge bridge = BridgeRunner.start(db, Map.of(
           "pgamqp.brokers.\"" + fromConfig + "\".password", configPassword))) {
         Harness.publish(db, fromRow, route.exchange(), List.of("waits-1"));
         Harness.publish(db, fromConfig, route.exchange(), List.of("waits-2"));
         for (int id : new int[] {fromRow, fromConfig}) {
-          Harness.await("amqp.status says authentication failed for broker " + id, Duration.ofSeconds(30),
+          Eventually.until("amqp.status says authentication failed for broker " + id, Duration.ofSeconds(30),
               () -> String.valueOf(Harness.text(db, "select last_error from amqp.status where broker_id = ?", id))
                   .contains("authentication failed"));
         }
-        Harness.await("several attempts were made (backing off)", Duration.ofSeconds(20),
+        Eventually.until("several attempts were made (backing off)", Duration.ofSeconds(20),
             () -> log.text().split("cannot connect", -1).length > 4);
         operations = http(bridge.httpPort(), "/metrics") + http(bridge.httpPort(), "/health/ready");
       }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgamqp.Bridge;
 import io.pgamqp.badinput.Harness;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Eventually;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.sql.Connection;
@@ -40,7 +41,7 @@ class DisconnectPrivilegeEndToEndTest {
       int id = db.insertBroker();
       db.exec("revoke execute on function amqp.disconnect(integer) from public");
       try (Bridge bridge = BridgeRunner.start(db, Map.of("pgamqp.bridge.backoff-min", "1s"))) {
-        Harness.await("connected", Duration.ofSeconds(20), () -> connects(log, id) == 1);
+        Eventually.until("connected", Duration.ofSeconds(20), () -> connects(log, id) == 1);
         Thread.sleep(1000); // past the start-up look at pending requests
 
         try (Connection c = outsider.connect(db); Statement st = c.createStatement()) {
@@ -55,7 +56,7 @@ class DisconnectPrivilegeEndToEndTest {
         assertEquals(1, connects(log, id), "a bare NOTIFY made the bridge reconnect");
 
         db.exec("select amqp.disconnect(?)", id); // the owner may
-        Harness.await("reconnected once", Duration.ofSeconds(20), () -> connects(log, id) == 2);
+        Eventually.until("reconnected once", Duration.ofSeconds(20), () -> connects(log, id) == 2);
 
         long start = System.nanoTime();
         int calls = 0;

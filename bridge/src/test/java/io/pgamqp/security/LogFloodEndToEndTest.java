@@ -9,8 +9,8 @@ import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.OutputStreamAppender;
 import io.pgamqp.Bridge;
-import io.pgamqp.badinput.Harness;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Eventually;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.io.ByteArrayOutputStream;
@@ -81,7 +81,7 @@ class LogFloodEndToEndTest {
          RenderedLog log = new RenderedLog()) {
       int id = db.insertBroker();
       try (Bridge bridge = BridgeRunner.start(db, Map.of("pgamqp.bridge.max-attempts", 1))) {
-        Harness.await("the bridge listens", Duration.ofSeconds(10),
+        Eventually.until("the bridge listens", Duration.ofSeconds(10),
             () -> db.queryLong("select count(*) from pg_stat_activity where application_name = 'pgamqp listener'"
                 + " and datname = current_database()") == 1);
         try (Connection c = outsider.connect(db); Statement st = c.createStatement()) {
@@ -96,10 +96,10 @@ class LogFloodEndToEndTest {
           st.execute("select count(amqp.publish(" + id + ", 'amq.direct', 'nobody-binds-this', 'u' || i))"
               + " from generate_series(1, 2000) i");
         }
-        Harness.await("every message is dead-lettered", Duration.ofSeconds(60),
+        Eventually.until("every message is dead-lettered", Duration.ofSeconds(60),
             () -> db.queryLong("select count(*) from amqp.dead_letter") == 2001);
         // The junk went out before the message: by now the listener has read it all.
-        Harness.await("the junk is seen", Duration.ofSeconds(10),
+        Eventually.until("the junk is seen", Duration.ofSeconds(10),
             () -> log.lines().stream().anyMatch(l -> l.contains("ignoring a notification")));
       }
       List<String> lines = log.lines();

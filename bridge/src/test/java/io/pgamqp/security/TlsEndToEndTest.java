@@ -8,6 +8,8 @@ import io.pgamqp.badinput.Harness;
 import io.pgamqp.testkit.AmqpEndpoint;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Eventually;
+import io.pgamqp.testkit.Route;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.nio.file.Path;
@@ -45,7 +47,7 @@ class TlsEndToEndTest {
   void nothing() {}
 
   private record Setup(TestDatabase db, AmqpTestClient amqp, TlsTerminatingProxy proxy, int brokerId,
-      Harness.Route route) implements AutoCloseable {
+      Route route) implements AutoCloseable {
     @Override
     public void close() {
       try {
@@ -66,7 +68,7 @@ class TlsEndToEndTest {
     int id = (int) db.queryLong("insert into amqp.broker (host, port, vhost, username, password, tls)"
         + " values ('127.0.0.1', ?, ?, ?, ?, true) returning broker_id", proxy.port(), amqpEndpoint.vhost(),
         amqpEndpoint.username(), amqpEndpoint.password());
-    return new Setup(db, amqp, proxy, id, Harness.Route.declare(amqp, prefix));
+    return new Setup(db, amqp, proxy, id, Route.declare(amqp, prefix));
   }
 
   private static String lastError(Setup s) throws Exception {
@@ -81,7 +83,7 @@ class TlsEndToEndTest {
       Harness.publish(s.db(), s.brokerId(), s.route().exchange(), bodies);
       assertEquals(bodies, Harness.drainBodies(s.amqp(), s.route().queue(), 20, Duration.ofSeconds(30)));
       assertTrue(s.proxy().completedHandshakes() >= 1, "went through the TLS endpoint");
-      Harness.await("the connection is reported", Duration.ofSeconds(10), () -> Harness.text(s.db(),
+      Eventually.until("the connection is reported", Duration.ofSeconds(10), () -> Harness.text(s.db(),
           "select connected_to from amqp.status where broker_id = ?", s.brokerId()) != null);
     }
   }
@@ -91,7 +93,7 @@ class TlsEndToEndTest {
     try (Setup s = setup("tls_wrong_ca", "127.0.0.1", "localhost");
          Bridge bridge = BridgeRunner.start(s.db(), Map.of("pgamqp.tls.ca-file", otherCaFile.toString()))) {
       Harness.publish(s.db(), s.brokerId(), s.route().exchange(), List.of("must-wait"));
-      Harness.await("amqp.status names the certificate problem", Duration.ofSeconds(20),
+      Eventually.until("amqp.status names the certificate problem", Duration.ofSeconds(20),
           () -> String.valueOf(lastError(s)).contains("not signed by a trusted CA"));
       assertTrue(lastError(s).contains("certificate"), lastError(s));
       assertEquals(0, s.proxy().completedHandshakes());
@@ -106,7 +108,7 @@ class TlsEndToEndTest {
     try (Setup s = setup("tls_wrong_name", "broker.example.org");
          Bridge bridge = BridgeRunner.start(s.db(), Map.of("pgamqp.tls.ca-file", caFile.toString()))) {
       Harness.publish(s.db(), s.brokerId(), s.route().exchange(), List.of("after-fix"));
-      Harness.await("amqp.status names the host-name mismatch", Duration.ofSeconds(20),
+      Eventually.until("amqp.status names the host-name mismatch", Duration.ofSeconds(20),
           () -> String.valueOf(lastError(s)).contains("not for '127.0.0.1'"));
       assertTrue(lastError(s).contains("certificate is for [broker.example.org]"), lastError(s));
       assertEquals(List.of(), Harness.drainBodies(s.amqp(), s.route().queue(), 1, Duration.ofSeconds(1)));

@@ -16,12 +16,23 @@ public final class Eventually {
 
   private Eventually() {}
 
-  /** Returns once {@code condition} holds; fails with {@code what} after {@code timeout}. */
+  /**
+   * Returns once {@code condition} holds; fails with {@code what} after {@code timeout}. A condition that throws (a
+   * server still coming back) is asked again; the last failure is the cause of the timeout's.
+   */
   public static void until(String what, Duration timeout, Condition condition) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.holds()) {
+    while (true) {
+      Exception last = null;
+      try {
+        if (condition.holds()) {
+          return;
+        }
+      } catch (Exception e) {
+        last = e;
+      }
       if (System.nanoTime() > deadline) {
-        fail("not within " + timeout.toMillis() + " ms: " + what);
+        fail("not within " + timeout.toMillis() + " ms: " + what, last);
       }
       Thread.sleep(PAUSE.toMillis());
     }
