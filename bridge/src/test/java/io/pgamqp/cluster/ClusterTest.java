@@ -31,6 +31,8 @@ import org.junit.jupiter.api.Timeout;
 class ClusterTest {
   private static final int BROKERS = 6;
   private static final Duration SETTLE = Duration.ofSeconds(90);
+  /** The longest a crashed node's brokers may go without a message (failure detection, downing, hand-over). */
+  private static final double TAKE_OVER_GOAL_SECONDS = 15;
 
   @Test
   void killNineOfANodeMovesItsBrokersAndLosesNothing() throws Exception {
@@ -53,9 +55,11 @@ class ClusterTest {
         Tally tally = rig.awaitAll(SETTLE);
         double gap = moved.stream().mapToDouble(b -> rig.longestSilenceSeconds(b, killedAt)).max().orElse(0);
         System.out.printf("cluster kill -9: the node owning brokers %s was killed; they resumed on the other nodes,"
-            + " longest time without a message %.1f s (goal <= 15 s); %s%n", new TreeSet<>(moved), gap, tally);
+            + " longest time without a message %.1f s (goal <= %.0f s); %s%n", new TreeSet<>(moved), gap,
+            TAKE_OVER_GOAL_SECONDS, tally);
         tally.assertNothingLostInOrder();
-        assertTrue(gap < SETTLE.toSeconds(), "the moved brokers delivered again");
+        assertTrue(gap <= TAKE_OVER_GOAL_SECONDS,
+            "the moved brokers went " + gap + " s without a message, goal <= " + TAKE_OVER_GOAL_SECONDS + " s");
       } catch (Throwable e) {
         System.out.println("cluster nodes' logs:" + cluster.logs());
         throw e;
