@@ -71,7 +71,11 @@ final class Settlements {
     for (int i = 0; i < rows.size(); i++) {
       OutboxRow row = rows.get(i);
       String reason = p.reasons()[i];
-      switch (p.outcomes()[i]) {
+      ConfirmingPublisher.Outcome outcome = p.outcomes()[i];
+      if (outcome == null) {
+        throw new IllegalStateException("unsettled row " + row.id());
+      }
+      switch (outcome) {
         case CONFIRMED -> deleted.add(row.id());
         case DECLARED, DECLARE_FAILED -> {
           deleted.add(row.id());
@@ -102,7 +106,6 @@ final class Settlements {
           }
         }
         case NOT_SENT -> retry = true;
-        default -> throw new IllegalStateException("unsettled row " + row.id());
       }
     }
     for (Tally t : List.of(declareFailed, dropped, deadLettered, retrying)) {
