@@ -41,7 +41,7 @@ import java.util.function.Supplier;
  * {@link #connecting()} → {@link #running} → {@link #backingOff} → connecting | running again ..., and
  * {@link #stopping}, which lets in-flight confirms finish (bounded by {@code drain-timeout}) so a graceful stop
  * neither loses nor duplicates. A state that started a blocking step waits for its reply, also when told to stop.
- * Messages a state has no use for (replies of an earlier state, a timer that raced a change) are left unhandled.
+ * Messages a state has no use for (replies of an earlier state, a timer that raced a change) are ignored.
  */
 public final class BrokerSupervisor {
   public sealed interface Command {}
@@ -146,6 +146,7 @@ public final class BrokerSupervisor {
         .onMessage(Configure.class, m -> onConfigure(m, null, Behaviors::same))
         .onMessageEquals(Disconnect.INSTANCE, () -> onDisconnect(Behaviors::same))
         .onMessage(Stop.class, m -> stop(null, m.replyTo()))
+        .onAnyMessage(this::ignore)
         .build();
   }
 
@@ -216,6 +217,7 @@ public final class BrokerSupervisor {
         .onMessage(Configure.class, m -> onConfigure(m, null, Behaviors::same))
         .onMessageEquals(Disconnect.INSTANCE, () -> onDisconnect(Behaviors::same))
         .onMessage(Stop.class, m -> stop(null, m.replyTo()))
+        .onAnyMessage(this::ignore)
         .build();
   }
 
@@ -281,6 +283,7 @@ public final class BrokerSupervisor {
         .onMessageEquals(Disconnect.INSTANCE, () -> onDisconnect(() -> finishToReconnect(s, reconnecting)))
         .onMessageEquals(DrainTimeout.INSTANCE, () -> abortDrain(s))
         .onMessage(Stop.class, m -> stop(s, m.replyTo()))
+        .onAnyMessage(this::ignore)
         .build();
   }
 
@@ -374,6 +377,7 @@ public final class BrokerSupervisor {
         .onMessage(Configure.class, m -> onConfigure(m, null, reconnect))
         .onMessageEquals(Disconnect.INSTANCE, () -> onDisconnect(reconnect))
         .onMessage(Stop.class, m -> stopNow(m.replyTo()))
+        .onAnyMessage(this::ignore)
         .build();
   }
 
@@ -467,6 +471,7 @@ public final class BrokerSupervisor {
           all.add(m.replyTo());
           return stopping(s, List.copyOf(all));
         })
+        .onAnyMessage(this::ignore)
         .build();
   }
 
@@ -508,6 +513,12 @@ public final class BrokerSupervisor {
           releaseAll();
           return Behaviors.same();
         });
+  }
+
+  /** A reply of an earlier state or a timer that raced a change: nothing to do in this state. */
+  private Behavior<Command> ignore(Command m) {
+    ctx.getLog().debug("broker {}: {} has no meaning while {}", brokerId, m, phase.text());
+    return Behaviors.same();
   }
 
   /** Follows an edit of the rows: new endpoints mean {@code reconnect}; on_unroutable applies to {@code s} at once. */
