@@ -1,6 +1,7 @@
 package io.pgamqp.metrics;
 
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 
@@ -55,7 +56,7 @@ public final class ConfirmRate implements BridgeMetrics {
     private final long[] counts = new long[SLOTS];
 
     Slots() {
-      java.util.Arrays.fill(seconds, Long.MIN_VALUE);
+      Arrays.fill(seconds, Long.MIN_VALUE);
     }
 
     synchronized void add(long second, long messages) {

@@ -6,14 +6,17 @@ import io.pgamqp.config.DatabaseSettings;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import scala.Option;
 import scala.concurrent.Future;
 import scala.concurrent.duration.Duration;
 import scala.jdk.javaapi.FutureConverters;
 import slick.dbio.DBIOAction;
 import slick.jdbc.JdbcBackend;
+import slick.jdbc.JdbcBackend$;
 import slick.jdbc.SimpleJdbcAction;
 import slick.util.AsyncExecutor;
+import slick.util.AsyncExecutor$;
 
 /**
  * Our small Java adapter over Slick 3.3.3 (Alpakka Slick is not available to us): a HikariCP pool and Slick's
@@ -52,6 +55,10 @@ public final class SlickDatabase implements AutoCloseable {
     hc.setMaximumPoolSize(settings.poolSize());
     hc.setMinimumIdle(1);
     hc.setConnectionTimeout(settings.connectTimeout().toMillis());
+    // Hikari checks a connection idle for over 500 ms before lending it, under a network timeout of its own (5 s by
+    // default) instead of socket-timeout: a black-holed database would then be noticed after 5 s, not socket-timeout.
+    hc.setValidationTimeout(Math.max(250, Math.min(settings.socketTimeout().toMillis(),
+        settings.connectTimeout().toMillis() - 1)));
     hc.setInitializationFailTimeout(-1); // start even when the database is down; queries fail and are retried
     // The same session properties as the dedicated connections: timeouts and the pinned search_path.
     hc.setDataSourceProperties(settings.sessionProperties(poolName));
@@ -62,10 +69,11 @@ public final class SlickDatabase implements AutoCloseable {
     }
     HikariDataSource ds = new HikariDataSource(hc);
     int n = settings.poolSize();
+    // Slick's defaults, passed explicitly (Java cannot omit Scala's default arguments).
     AsyncExecutor executor =
-        slick.util.AsyncExecutor$.MODULE$.apply(poolName, n, n, 1000, n, Duration.create(1, java.util.concurrent.TimeUnit.MINUTES), false); // Scala defaults passed explicitly
+        AsyncExecutor$.MODULE$.apply(poolName, n, n, 1000, n, Duration.create(1, TimeUnit.MINUTES), false);
     JdbcBackend.DatabaseDef db =
-        slick.jdbc.JdbcBackend$.MODULE$.Database().forDataSource(ds, Option.apply((Object) n), executor, false);
+        JdbcBackend$.MODULE$.Database().forDataSource(ds, Option.apply((Object) n), executor, false);
     return new SlickDatabase(ds, db);
   }
 
