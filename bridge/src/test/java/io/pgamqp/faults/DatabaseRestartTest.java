@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.rabbitmq.client.Channel;
+import com.typesafe.config.ConfigFactory;
 import io.pgamqp.Bridge;
 import io.pgamqp.embedded.EmbeddedDatabase;
 import io.pgamqp.testkit.AmqpEndpoint;
@@ -15,7 +16,6 @@ import io.pgamqp.testkit.Eventually;
 import io.pgamqp.testkit.OwnerGauges;
 import io.pgamqp.testkit.Tally;
 import io.pgamqp.testkit.TestServers;
-import com.typesafe.config.ConfigFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.sql.Connection;
