@@ -3,7 +3,9 @@ package io.pgamqp.outbox;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.sql.PreparedStatement;
-import java.sql.SQLException;
+import java.sql.Types;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -11,7 +13,8 @@ import org.slf4j.LoggerFactory;
  * One broker's runtime report in {@code amqp.broker_state}, as this process writes it and {@code amqp.status} shows
  * it: who owns the broker, where it is connected, its last error. Best effort: a failed write is logged at debug,
  * never fatal. Writes other than taking ownership only touch a row this process owns ({@link #OWNER}), so a stale
- * process cannot overwrite its successor's report. Thread-safe; the writes run on the database's own threads.
+ * process cannot overwrite its successor's report. The writes run on the database's own threads, one after the
+ * other in the order they were made. Not thread-safe: written by one broker's supervisor.
  */
 public final class BrokerStateReport {
   private static final Logger log = LoggerFactory.getLogger(BrokerStateReport.class);
@@ -33,6 +36,7 @@ public final class BrokerStateReport {
 
   private final SlickDatabase db;
   private final int brokerId;
+  private CompletionStage<?> previous = CompletableFuture.completedFuture(null);
 
   BrokerStateReport(SlickDatabase db, int brokerId) {
     this.db = db;
@@ -41,46 +45,37 @@ public final class BrokerStateReport {
 
   /** This process took ({@code true}) or gave up the broker; either way it is no longer connected. */
   public void owned(boolean owned) {
-    write(OWNED, ps -> {
-      ps.setString(1, owned ? OWNER : null);
-      ps.setBoolean(2, owned);
-      ps.setInt(3, brokerId);
-      ps.setBoolean(4, owned);
-      ps.setString(5, OWNER);
-    });
+    write(OWNED, owned ? OWNER : null, owned, brokerId, owned, OWNER);
   }
 
   /** Connected to {@code hostPort}, or (null) the connection closed. */
   public void connected(String hostPort) {
-    write(CONNECTED, ps -> {
-      ps.setString(1, hostPort);
-      ps.setString(2, hostPort);
-      ps.setInt(3, brokerId);
-      ps.setString(4, OWNER);
-    });
+    write(CONNECTED, hostPort, hostPort, brokerId, OWNER);
   }
 
   /** Why the broker last failed. */
   public void failed(String error) {
-    write(FAILED, ps -> {
-      ps.setString(1, error);
-      ps.setInt(2, brokerId);
-      ps.setString(3, OWNER);
-    });
+    write(FAILED, error, brokerId, OWNER);
   }
 
-  @FunctionalInterface
-  private interface Parameters {
-    void set(PreparedStatement ps) throws SQLException;
-  }
-
-  private void write(String sql, Parameters parameters) {
-    db.run(c -> {
+  /**
+   * Runs {@code sql} with {@code parameters} in order (texts, null for SQL NULL, booleans and ints) once the previous
+   * write has finished: two writes on two pool connections could land out of order, and "connected" before "owned"
+   * would leave the broker shown as not connected until its next reconnect.
+   */
+  private void write(String sql, Object... parameters) {
+    previous = previous.handle((x, e) -> null).thenCompose(x -> db.run(c -> {
       try (PreparedStatement ps = c.prepareStatement(sql)) {
-        parameters.set(ps);
+        for (int i = 0; i < parameters.length; i++) {
+          if (parameters[i] == null) {
+            ps.setNull(i + 1, Types.VARCHAR);
+          } else {
+            ps.setObject(i + 1, parameters[i]);
+          }
+        }
         return ps.executeUpdate();
       }
-    }).whenComplete((n, e) -> {
+    })).whenComplete((n, e) -> {
       if (e != null) {
         log.debug("could not write the runtime report to amqp.broker_state: {}", e.getMessage());
       }
