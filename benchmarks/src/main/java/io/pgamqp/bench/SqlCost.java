@@ -112,6 +112,11 @@ final class SqlCost {
           }
         };
         results.add(measure.apply("never started"));
+        // The opt-in per-broker limits: a role check and a pending-rows quota on every publish.
+        st.execute("update amqp.broker_state set publisher_role = '" + user + "', max_pending_rows = 100000000"
+            + " where broker_id = 1");
+        results.add(measure.apply("never started, publisher_role and max_pending_rows set"));
+        st.execute("update amqp.broker_state set publisher_role = null, max_pending_rows = null where broker_id = 1");
         try (ServiceBridge bridge = ServiceBridge.start(url, user, bridgeSettings)) {
           awaitAsleep(st, true);
           results.add(measure.apply("bridge running (asleep, then draining)"));

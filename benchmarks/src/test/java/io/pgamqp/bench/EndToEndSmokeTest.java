@@ -15,7 +15,8 @@ class EndToEndSmokeTest {
     }
     assertTrue(table.contains("duplicates 0"), table);
     assertTrue(table.contains("| database time per drained message (µs) |"), table);
-    for (String state : new String[] {"never started", "bridge running (asleep, then draining)",
+    for (String state : new String[] {"never started", "never started, publisher_role and max_pending_rows set",
+        "bridge running (asleep, then draining)",
         "bridge stopped by SIGTERM while asleep", "bridge killed (kill -9) while asleep, after its lease"}) {
       assertTrue(table.contains("| amqp.publish, 1-message tx (tps): " + state + " |"), table);
     }
