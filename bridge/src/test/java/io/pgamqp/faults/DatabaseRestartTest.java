@@ -121,8 +121,9 @@ class DatabaseRestartTest {
             throw stalled;
           }
           int ownsBefore = ownerLines(logs, other);
-          pg.restartImmediately();
+          // Before the call: it returns once the server is back, and the bridge may have re-listened by then.
           restartedAt[i] = System.nanoTime();
+          pg.restartImmediately();
           Eventually.until("a bridge owns the broker again after restart " + (i + 1), Duration.ofSeconds(60),
               () -> ownerLines(logs, other) > ownsBefore);
           LogWatch.Line listen = logs.await("LISTEN re-established", restartedAt[i], 30_000);
