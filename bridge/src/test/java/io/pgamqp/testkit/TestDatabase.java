@@ -6,6 +6,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A database created for one test (class) by {@link TestServers#createDatabase(String)}; {@link #close()} drops it,
@@ -17,8 +18,7 @@ public final class TestDatabase implements AutoCloseable {
 
   private final TestServers servers;
   private final String name;
-  private final Object closeLock = new Object();
-  private boolean closed;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   TestDatabase(TestServers servers, String name) {
     this.servers = servers;
@@ -95,11 +95,8 @@ public final class TestDatabase implements AutoCloseable {
   /** Drops the database, terminating its remaining sessions. Idempotent. */
   @Override
   public void close() {
-    synchronized (closeLock) {
-      if (closed) {
-        return;
-      }
-      closed = true;
+    if (!closed.compareAndSet(false, true)) {
+      return;
     }
     try (Connection connection = connect(servers, "postgres"); Statement statement = connection.createStatement()) {
       statement.execute("drop database if exists " + name + " with (force)");

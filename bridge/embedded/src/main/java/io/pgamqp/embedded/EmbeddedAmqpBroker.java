@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.qpid.server.SystemLauncher;
 import org.apache.qpid.server.SystemLauncherListener;
@@ -88,8 +89,7 @@ public final class EmbeddedAmqpBroker implements AutoCloseable {
   private final Path workDir;
   private final int port;
   private final Thread shutdownHook;
-  private final Object closeLock = new Object();
-  private boolean closed;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private EmbeddedAmqpBroker(SystemLauncher launcher, Path workDir, int port) {
     this.launcher = launcher;
@@ -181,11 +181,8 @@ public final class EmbeddedAmqpBroker implements AutoCloseable {
    */
   @Override
   public void close() {
-    synchronized (closeLock) {
-      if (closed) {
-        return;
-      }
-      closed = true;
+    if (!closed.compareAndSet(false, true)) {
+      return;
     }
     try {
       Runtime.getRuntime().removeShutdownHook(shutdownHook);

