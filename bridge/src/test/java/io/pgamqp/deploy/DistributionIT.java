@@ -52,13 +52,16 @@ class DistributionIT {
   }
 
   @Test
-  void holdsTheLauncherTheLeanServiceJarConfigSqlAndReadme() throws Exception {
+  void holdsTheLauncherTheLeanServiceJarConfigSqlReadmeAndLicense() throws Exception {
     assertTrue(Files.isExecutable(home.resolve("bin/pgamqp")), "bin/pgamqp executable");
     for (String file : List.of("config/application.conf", "config/cluster.conf", "config/logback.xml",
         "config/docker/Dockerfile", "config/kubernetes/pgamqp.yaml", "config/systemd/pgamqp.service",
-        "config/grafana/pgamqp.json", "config/prometheus/pgamqp-alerts.yaml", "sql/install.sql", "README.md")) {
+        "config/grafana/pgamqp.json", "config/prometheus/pgamqp-alerts.yaml", "sql/install.sql", "README.md",
+        "LICENSE")) {
       assertTrue(Files.isRegularFile(home.resolve(file)), file);
     }
+    String license = Files.readString(home.resolve("LICENSE"));
+    assertTrue(license.contains("Apache License") && license.contains("Version 2.0, January 2004"), "Apache-2.0");
     long jarBytes = Files.size(home.resolve("lib/pgamqp.jar"));
     System.out.printf("service jar lib/pgamqp.jar: %,d bytes (%.1f MB)%n", jarBytes, jarBytes / 1e6);
     assertTrue(jarBytes <= MAX_JAR_BYTES, "service jar is " + jarBytes + " bytes, more than " + MAX_JAR_BYTES);
