@@ -17,6 +17,8 @@ set search_path = pg_catalog, pg_temp
 as $fn$
 declare
     v_moved integer;
+    v_first bigint;
+    v_last bigint;
 begin
     if pg_catalog.cardinality(dead_letter_outbox.outbox_ids) is distinct from
             pg_catalog.cardinality(dead_letter_outbox.reasons) then
@@ -24,11 +26,14 @@ begin
             message = 'amqp.dead_letter_outbox: outbox_ids and reasons must have the same length',
             hint = 'pass one reason per outbox id';
     end if;
+    -- The id range keeps the plan an index range scan however stale the outbox's statistics are (OutboxStore.DELETE).
+    select pg_catalog.min(i), pg_catalog.max(i) into v_first, v_last
+      from pg_catalog.unnest(dead_letter_outbox.outbox_ids) as i;
     with moved as (
         delete from amqp.outbox o
          using rows from (pg_catalog.unnest(dead_letter_outbox.outbox_ids),
                           pg_catalog.unnest(dead_letter_outbox.reasons)) as r(id, reason)
-         where o.broker_id = dead_letter_outbox.broker_id and o.id = r.id
+         where o.broker_id = dead_letter_outbox.broker_id and o.id >= v_first and o.id <= v_last and o.id = r.id
      returning o.*, r.reason)
     insert into amqp.dead_letter (outbox_id, message_id, broker_id, exchange, routing_key, body,
         delivery_mode, content_type, reply_to, correlation_id, created_at, attempts, reason)

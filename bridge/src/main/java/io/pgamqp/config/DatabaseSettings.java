@@ -28,6 +28,9 @@ public record DatabaseSettings(String url, String sessionUrl, String user, Strin
    */
   public static final String SEARCH_PATH = "pg_catalog, pg_temp";
 
+  /** Planner settings of every bridge session (see {@link #sessionProperties}). */
+  static final String PLANNER_OPTIONS = "-c plan_cache_mode=force_custom_plan -c enable_sort=off";
+
   // URL parameters that would replace (PgJDBC lets the URL win over properties) or undo the pinned search_path.
   private static final List<String> PINNING_PARAMETERS = List.of("options", "currentSchema");
 
@@ -91,7 +94,13 @@ public record DatabaseSettings(String url, String sessionUrl, String user, Strin
     // A black-holed database must be noticed in seconds, not after the OS TCP timeout.
     props.setProperty("socketTimeout", String.valueOf(Math.max(1, socketTimeout.toSeconds())));
     props.setProperty("tcpKeepAlive", "true");
-    props.setProperty("options", "-c search_path=" + SEARCH_PATH.replace(" ", ""));
+    // Outbox queries must read the (broker_id, id) index range, whatever the planner believes about the outbox's size.
+    // Without statistics (autovacuum off, or analyzed while empty) it chose to read a whole backlog and sort it for
+    // each 250-row claim (~40 ms per claim of a 200,000-row backlog instead of ~0.2 ms), and a plan cached while the
+    // outbox was empty (an idle, vacuumed queue) was a sequential scan kept when the backlog arrived. So: plans made
+    // for each execution, with the table's current size (~0.1 ms each), and no explicit sorts (no bridge query needs
+    // one: the index gives the order).
+    props.setProperty("options", "-c search_path=" + SEARCH_PATH.replace(" ", "") + " " + PLANNER_OPTIONS);
     return props;
   }
 

@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -31,7 +32,7 @@ public final class OutboxStore {
   // One statement, so the rows and the snapshot belong together. The lock test fences claims: a bridge that lost its
   // lock session claims nothing more, whatever its actors believe. age(xmin) counts from the next xid to be assigned
   // (this read-only statement has none of its own), read after the snapshot was taken: see Snapshot.parse(text, next).
-  private static final String CLAIM =
+  static final String CLAIM =
       "select snap.s::text, own.ok,"
           + " pg_catalog.age(pg_catalog.xid(pg_catalog.pg_snapshot_xmin(snap.s))), " + COLUMNS
           + " from (select pg_catalog.pg_current_snapshot() as s) snap"
@@ -52,13 +53,16 @@ public final class OutboxStore {
 
   private static final String ASYNC_COMMIT = "set local synchronous_commit to off";
 
-  private static final String DELETE =
-      "delete from amqp.outbox where broker_id = ? and id operator(pg_catalog.=) any(?::bigint[])";
+  // The id range besides the list: without statistics (autovacuum off, or analyzed while empty) the planner estimates
+  // `broker_id = ?` as a few hundred rows and prefers reading all of the broker's rows and filtering them by the
+  // list over 250 index probes: 37 ms per settle on a 200,000-row backlog. The range makes every plan an index range.
+  static final String DELETE =
+      "delete from amqp.outbox where broker_id = ? and id >= ? and id <= ? and id operator(pg_catalog.=) any(?::bigint[])";
 
   private static final String RETRY =
       "update amqp.outbox o set attempts = o.attempts + 1, last_error = r.reason"
           + " from rows from (pg_catalog.unnest(?::bigint[]), pg_catalog.unnest(?::text[])) as r(id, reason)"
-          + " where o.broker_id = ? and o.id = r.id";
+          + " where o.broker_id = ? and o.id >= ? and o.id <= ? and o.id = r.id";
 
   // Through a function: amqp_bridge may not write dead letters itself, only have outbox rows copied (grants.sql).
   private static final String DEAD_LETTER =
@@ -310,7 +314,9 @@ public final class OutboxStore {
       if (!settlement.deleted().isEmpty()) {
         try (PreparedStatement ps = c.prepareStatement(DELETE)) {
           ps.setInt(1, brokerId);
-          ps.setArray(2, longs(c, settlement.deleted()));
+          ps.setLong(2, Collections.min(settlement.deleted()));
+          ps.setLong(3, Collections.max(settlement.deleted()));
+          ps.setArray(4, longs(c, settlement.deleted()));
           ps.executeUpdate();
         }
       }
@@ -321,10 +327,10 @@ public final class OutboxStore {
         }
       }
       if (!settlement.retried().isEmpty()) {
-        executeWithReasons(c, RETRY, brokerId, settlement.retried());
+        executeWithReasons(c, RETRY, true, brokerId, settlement.retried());
       }
       if (!settlement.deadLettered().isEmpty()) {
-        executeWithReasons(c, DEAD_LETTER, brokerId, settlement.deadLettered());
+        executeWithReasons(c, DEAD_LETTER, false, brokerId, settlement.deadLettered());
       }
       writeDeclarations(c, brokerId, settlement.declarations());
       return settlement;
@@ -360,18 +366,27 @@ public final class OutboxStore {
     }
   }
 
-  private static void executeWithReasons(Connection c, String sql, int brokerId, List<Settlement.Failed> failed)
-      throws SQLException {
+  /** {@code sql} takes ids, reasons and the broker, then (when {@code ranged}) the smallest and largest id. */
+  private static void executeWithReasons(Connection c, String sql, boolean ranged, int brokerId,
+      List<Settlement.Failed> failed) throws SQLException {
     Long[] ids = new Long[failed.size()];
     String[] reasons = new String[failed.size()];
+    long min = Long.MAX_VALUE;
+    long max = Long.MIN_VALUE;
     for (int i = 0; i < ids.length; i++) {
       ids[i] = failed.get(i).id();
       reasons[i] = failed.get(i).reason();
+      min = Math.min(min, ids[i]);
+      max = Math.max(max, ids[i]);
     }
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setArray(1, c.createArrayOf("bigint", ids));
       ps.setArray(2, c.createArrayOf("text", reasons));
       ps.setInt(3, brokerId);
+      if (ranged) {
+        ps.setLong(4, min);
+        ps.setLong(5, max);
+      }
       ps.execute(); // an UPDATE, or a SELECT of a function
     }
   }
