@@ -13,7 +13,7 @@ import java.time.Duration;
  * @param statusTimeout how long {@code /health/ready} waits for the bridge's status before answering 503
  * @param idleTimeout a connection that sends or receives nothing for this long is closed (also one stuck in the middle
  *     of a request line)
- * @param maxConnections connections served at once; more wait to be accepted
+ * @param maxConnections requests served at once, each on a thread of the endpoint's own; more wait
  * @param showDetails false: {@code /health/ready} answers only {@code {"status":"UP"}} or {@code "DOWN"}, without
  *     broker addresses, errors or reasons, and the operations page ({@code GET /}) is not served
  */
