@@ -217,6 +217,23 @@ class HttpEndpointTest {
     }
   }
 
+  /** Waiting for the bridge's status is not idleness: an idle timeout shorter than status-timeout cuts nothing off. */
+  @Test
+  void aStatusWaitLongerThanTheIdleTimeoutStillGetsItsAnswer() throws Exception {
+    HttpEndpoint patient = HttpEndpoint.start(new HttpSettings(true, "127.0.0.1", 0, Duration.ofMillis(1500),
+        Duration.ofMillis(300), HttpSettings.DEFAULT_MAX_CONNECTIONS, true), live::get, () -> status.get(), metrics);
+    try {
+      status.set(new CompletableFuture<>()); // never completes
+      HttpResponse<String> r = client.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + patient.port() + "/health/ready")).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(503, r.statusCode());
+      assertTrue(r.body().contains("no answer within 1500 ms (pgamqp.http.status-timeout)"), r.body());
+    } finally {
+      patient.close();
+    }
+  }
+
   @Test
   void withoutDetailsOnlyTheStatusIsShownAndNoPage() throws Exception {
     OperationsPage page = new OperationsPage(CompletableFuture::new,
