@@ -104,6 +104,19 @@ public record DatabaseSettings(String url, String sessionUrl, String user, Strin
     return props;
   }
 
+  /**
+   * The driver properties of the pool's sessions: {@link #sessionProperties} and commits that do not wait for their
+   * WAL flush. Everything the pool writes is the bridge's bookkeeping of work the broker already did (rows settled or
+   * dead-lettered, attempts, reports, wake-up requests); a commit lost in a database crash leaves the outbox rows in
+   * place, so they are sent again (a duplicate, never a loss), and every transaction still applies all or nothing.
+   * Waiting for the flush made the serial settle stage the slowest step of a batch under load.
+   */
+  public Properties poolProperties(String applicationName) {
+    Properties props = sessionProperties(applicationName);
+    props.setProperty("options", props.getProperty("options") + " -c synchronous_commit=off");
+    return props;
+  }
+
   /** The pool's URL as logs and messages show it: any password in it replaced by {@code ****}. */
   public String displayUrl() {
     return LogText.url(url);

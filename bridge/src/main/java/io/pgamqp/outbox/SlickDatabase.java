@@ -60,8 +60,8 @@ public final class SlickDatabase implements AutoCloseable {
     hc.setValidationTimeout(Math.max(250, Math.min(settings.socketTimeout().toMillis(),
         settings.connectTimeout().toMillis() - 1)));
     hc.setInitializationFailTimeout(-1); // start even when the database is down; queries fail and are retried
-    // The same session properties as the dedicated connections: timeouts and the pinned search_path.
-    hc.setDataSourceProperties(settings.sessionProperties(poolName));
+    // The dedicated connections' session properties (timeouts, pinned search_path, planner settings), and async commit.
+    hc.setDataSourceProperties(settings.poolProperties(poolName));
     if (!settings.sessionUrl().equals(settings.url())) {
       // A pool apart from the sessions is how a transaction-mode pooler is used; PgJDBC's named server-side
       // statements would not survive it (PgBouncer before 1.21), so send every query unnamed. The URL may override.
