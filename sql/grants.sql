@@ -109,6 +109,8 @@ begin
         -- (Revoked, since installs before this one granted it.)
         revoke insert on amqp.dead_letter from amqp_bridge;
         grant execute on function amqp.dead_letter_outbox(integer, bigint[], text[]) to amqp_bridge;
+        -- Give the space of settled rows back (TRUNCATE, only through the function that keeps waiting rows).
+        grant execute on function amqp.outbox_reclaim(interval, integer) to amqp_bridge;
         -- Apply declarations and record their outcome.
         grant select, update (status, applied_at, last_error) on amqp.exchange_declaration to amqp_bridge;
         -- The backlog gauges.

@@ -29,6 +29,7 @@ import io.pgamqp.metrics.ConfirmRate;
 import io.pgamqp.metrics.DrainProgress;
 import io.pgamqp.metrics.MicrometerBridgeMetrics;
 import io.pgamqp.outbox.NotificationListener;
+import io.pgamqp.outbox.OutboxReclaimer;
 import io.pgamqp.outbox.OutboxStore;
 import io.pgamqp.outbox.SessionPinningCheck;
 import io.pgamqp.outbox.SlickDatabase;
@@ -103,6 +104,7 @@ public final class Bridge implements AutoCloseable {
           ? BrokerRegistry.clustered(deps, r -> BrokerShards.start(ctx.getSystem(), r), cluster.ensureInterval())
           : BrokerRegistry.create(deps), "brokers");
       registryRef.complete(registry);
+      ctx.spawn(OutboxReclaimer.create(deps.store(), deps.settings()), "outbox-reclaimer");
       NotificationListener listener =
           new NotificationListener(deps.database(), n -> registry.tell(new BrokerRegistry.Notified(n)));
       listener.start();

@@ -23,6 +23,8 @@ public record BridgeSettings(
     Duration amqpHeartbeat,
     Duration amqpConnectTimeout,
     Duration progressInterval,
+    Duration reclaimInterval,
+    long reclaimAbove,
     BrokerAccess brokerAccess) {
 
   public static BridgeSettings create(Config config) {
@@ -46,6 +48,8 @@ public record BridgeSettings(
         s.positiveDuration("amqp-heartbeat"),
         s.positiveDuration("amqp-connect-timeout"),
         s.positiveDuration("progress-interval"),
+        s.positiveDuration("reclaim-interval"),
+        s.positiveBytes("reclaim-above"),
         BrokerAccess.create(config));
     if (b.idlePollMax.compareTo(b.idlePollMin) < 0) {
       throw new ConfigError("setting pgamqp.bridge.idle-poll-max must not be below pgamqp.bridge.idle-poll-min");

@@ -52,6 +52,19 @@ final class Settings {
     return value;
   }
 
+  long positiveBytes(String name) {
+    long value;
+    try {
+      value = config.getBytes(key(name));
+    } catch (ConfigException e) {
+      throw new ConfigError("setting " + key(name) + " must be a size such as 512k or 16M: " + e.getMessage(), e);
+    }
+    if (value <= 0) {
+      throw new ConfigError("setting " + key(name) + " must be greater than 0, was " + value);
+    }
+    return value;
+  }
+
   boolean bool(String name) {
     try {
       return config.getBoolean(key(name));

@@ -100,8 +100,12 @@ public final class OutboxStore {
           + " and (last_confirm_at is null"
           + "   or last_confirm_at < pg_catalog.now() operator(pg_catalog.-) interval '1 second')";
 
+  private static final String OUTBOX_BYTES = "select pg_catalog.pg_total_relation_size('amqp.outbox'::regclass)";
+
+  private static final String RECLAIM = "select amqp.outbox_reclaim(lock_wait => ?::interval, max_rows => ?)";
+
   /** The revision of schema amqp this bridge's SQL needs: sql/functions/amqp.schema_version.sql returns it. */
-  public static final int SCHEMA_VERSION = 2;
+  public static final int SCHEMA_VERSION = 3;
 
   private static final String SCHEMA_VERSION_QUERY = "select amqp.schema_version()";
 
@@ -292,6 +296,40 @@ public final class OutboxStore {
   private static String older(String database, String installed) {
     return "schema amqp in " + database + " is older than this bridge (" + installed + ", it needs revision "
         + SCHEMA_VERSION + "; run `pgamqp install` to upgrade it)";
+  }
+
+  /** The outbox's size on disk before a reclaim attempt and after it; {@code rewritten}: whether it was rewritten. */
+  public record Reclaim(long bytesBefore, boolean rewritten, long bytesAfter) {}
+
+  /**
+   * Rewrites the outbox ({@code amqp.outbox_reclaim}) when it takes more than {@code above} bytes on disk, waiting at
+   * most {@code lockWait} for its lock and only while at most {@code maxRows} rows wait.
+   */
+  public CompletionStage<Reclaim> reclaim(long above, Duration lockWait, int maxRows) {
+    return db.run(c -> {
+      long before = outboxBytes(c);
+      if (before <= above) {
+        return new Reclaim(before, false, before);
+      }
+      boolean rewritten;
+      try (PreparedStatement ps = c.prepareStatement(RECLAIM)) {
+        ps.setString(1, lockWait.toMillis() + " milliseconds");
+        ps.setInt(2, maxRows);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          rs.getLong(1);
+          rewritten = !rs.wasNull();
+        }
+      }
+      return new Reclaim(before, rewritten, rewritten ? outboxBytes(c) : before);
+    });
+  }
+
+  private static long outboxBytes(Connection c) throws SQLException {
+    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(OUTBOX_BYTES)) {
+      rs.next();
+      return rs.getLong(1);
+    }
   }
 
   /** Every broker's backlog, as {@code amqp.status} counts it (cheap on a large backlog). */

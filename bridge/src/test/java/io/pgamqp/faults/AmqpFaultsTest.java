@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(120)
 class AmqpFaultsTest {
   /** (batches-in-flight + 2) x batch-size with the defaults: what one fault may send twice. */
-  static final int WINDOW = (8 + 2) * 250;
+  static final int WINDOW = (8 + 2) * 1000;
 
   @Test
   void cutsRefusalsAndLatencyLoseNothing() throws Exception {
