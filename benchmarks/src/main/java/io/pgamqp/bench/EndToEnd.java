@@ -45,7 +45,7 @@ public final class EndToEnd {
     }
   }
 
-  static final String PARTS = "drain,sql,latency,memory";
+  static final String PARTS = "drain,sql,latency,memory,vacuum";
 
   private static final LikeForLike.Cell PERSISTENT_MANUAL_ACK = new LikeForLike.Cell(true, false);
 
@@ -129,7 +129,7 @@ public final class EndToEnd {
         --latency-publishers N (4) | --latency-tx-messages N (10) | --latency-warmup S (5) | --latency-seconds S (30)
         --memory-messages N (1000000) | --xmx SIZE (128m) | --jfr FILE (record the memory run's bridge JVM)
         --bridge KEY=VALUE (a bridge setting for every bridge run, e.g. pgamqp.bridge.batch-size=500)
-        --only PARTS (comma-separated of drain,sql,latency,memory) | --out FILE (append the table)""";
+        --only PARTS (comma-separated of drain,sql,latency,memory,vacuum) | --out FILE (append the table)""";
 
   static String run(Options o) throws Exception {
     List<String[]> rows = new ArrayList<>();
@@ -223,6 +223,25 @@ public final class EndToEnd {
               + String.format("%.1f s incl. JVM start; peak heap %d MiB (before GC, %d GCs), peak RSS %d MiB;"
               + " duplicates %d", r.seconds(), r.peakHeapBytes() >> 20, r.gcs(), r.peakRssBytes() >> 20,
               r.duplicates())});
+    }
+    if (o.parts.contains("vacuum")) {
+      int seconds = o.smoke ? 10 : 180;
+      int holdSeconds = o.smoke ? 5 : 120;
+      double rate = o.smoke ? 500 : 2_000;
+      System.out.printf("vacuum debt: %,.0f msg/s for %d s, autovacuum off, xmin held for %d s ...%n", rate, seconds,
+          holdSeconds);
+      VacuumDebt.Result r = VacuumDebt.run(o.pgUrl, o.pgUser, o.amqpHost, o.amqpPort, o.bodyBytes, rate, seconds,
+          o.smoke ? 2 : 30, holdSeconds, o.smoke ? 3 : 60, o.bridge);
+      if (r.lost() > 0) {
+        throw new IllegalStateException("vacuum debt run: " + r.lost() + " committed messages never arrived");
+      }
+      rows.add(new String[] {"vacuum debt: lag (s) / outbox on disk (MB), max; and after the hold",
+          String.format("%.2f / %.1f; %.1f", r.maxLagSeconds(), r.maxBytes() / 1048576.0,
+              r.bytesAfterHold() / 1048576.0), "", "",
+          verdict("lag < 2 s, < 32 MB", r.maxLagSeconds() < 2 && r.bytesAfterHold() < 32L << 20, o),
+          String.format("%,.0f msg/s (10 per tx, 4 publishers) for %d s, %,d msgs; autovacuum off for the outbox;"
+              + " a REPEATABLE READ transaction held the xmin horizon for %d s; size %d s after it ended;"
+              + " bridge: `run` JVM", r.rate(), r.seconds(), r.messages(), r.holdSeconds(), o.smoke ? 3 : 60)});
     }
     StringBuilder sb = new StringBuilder(header).append("load average at end: ").append(loadAverage())
         .append("\n\n");

@@ -23,9 +23,11 @@ import org.slf4j.LoggerFactory;
  * transaction committed after the cursor passed them are found by {@link LateTransactions}; a fallback query, run only
  * when nothing is in flight, picks up anything still stranded below the cursor.
  *
- * <p>Waking up: while rows keep coming it claims back to back. When the outbox runs dry it re-polls after pauses
- * growing from {@code idle-poll-min} to {@code idle-poll-max}; then it sets {@code broker_state.bridge_waiting_until},
- * so that publishers NOTIFY it, and sleeps until a {@link Wakeup} signal or {@code fallback-poll}. Publishers thus pay
+ * <p>Waking up: while full batches keep coming it claims back to back; after a partial one it lingers
+ * ({@code linger}), so that a trickle is claimed in batches rather than a few rows per query. When the outbox runs
+ * dry it re-polls after pauses growing from {@code idle-poll-min} to {@code idle-poll-max}; then it sets
+ * {@code broker_state.bridge_waiting_until}, so that publishers NOTIFY it, and sleeps until a {@link Wakeup} signal or
+ * {@code fallback-poll}. Publishers thus pay
  * for a NOTIFY only while the bridge is asleep, i.e. at low load, where it costs nothing that matters. The request is
  * a lease ({@code wakeup-lease}) renewed while asleep and withdrawn when the stream ends: a bridge that stopped, or
  * was killed, does not leave every later publish paying for a NOTIFY nobody hears.
@@ -64,6 +66,7 @@ public final class OutboxSource {
   private long cursor;
   private Duration pause;
   private boolean waiting;
+  private boolean lingerFirst;
   private long waitingSetAt;
   // The deadline of this stream's last wake-up request; read by the termination callback, hence volatile.
   private volatile String requested;
@@ -113,8 +116,14 @@ public final class OutboxSource {
   }
 
   private CompletionStage<Optional<Pair<OutboxSource, OutboxBatch>>> next() {
+    if (lingerFirst) {
+      lingerFirst = false;
+      return wakeup.await(settings.linger()).thenCompose(x -> next());
+    }
     return poll().thenCompose(rows -> {
       if (!rows.isEmpty()) {
+        // A partial batch: more rows are trickling in; let them gather before claiming again.
+        lingerFirst = rows.size() < settings.batchSize();
         pause = settings.idlePollMin();
         if (waiting) {
           waiting = false;
