@@ -34,6 +34,24 @@ class ShutdownNoiseFilterTest {
         new Object[] {"[outbound connection to x] Upstream failed, cause: IllegalStateException"}, null));
   }
 
+  @Test
+  void dropsTheHandOffOfBufferedEnsuresOnlyWhileStopping() {
+    LoggerContext context = new LoggerContext();
+    Logger region = context.getLogger("akka.cluster.sharding.ShardRegion");
+    Object[] handOff = {"broker: Dropping [1] buffered messages to shard [4] during hand off to avoid re-ordering"};
+    if (!stoppingAlready()) {
+      assertEquals(FilterReply.NEUTRAL, new ShutdownNoiseFilter().decide(null, region, Level.WARN, "{}", handOff,
+          null), "in operation it still logs");
+    }
+    ShutdownNoiseFilter.stopping();
+    ShutdownNoiseFilter filter = new ShutdownNoiseFilter();
+    assertEquals(FilterReply.DENY, filter.decide(null, region, Level.WARN, "{}", handOff, null));
+    assertEquals(FilterReply.NEUTRAL, filter.decide(null, region, Level.WARN, "{}",
+        new Object[] {"broker: Shard [4] handoff timed out"}, null), "other sharding warnings still log");
+    assertEquals(FilterReply.NEUTRAL, filter.decide(null, context.getLogger("akka.cluster.Cluster"), Level.WARN, "{}",
+        handOff, null));
+  }
+
   private static boolean stoppingAlready() {
     LoggerContext context = new LoggerContext();
     return new ShutdownNoiseFilter().decide(null, context.getLogger("akka.stream.Materializer"), Level.WARN, TEARDOWN,
