@@ -28,6 +28,13 @@ final class Databases {
     return pgAdminUrl.substring(0, pgAdminUrl.lastIndexOf('/') + 1) + db;
   }
 
+  /** Runs one statement on {@code url} as {@code user}. */
+  static void exec(String url, String user, String sql) throws Exception {
+    try (Connection c = DriverManager.getConnection(url, user, ""); Statement st = c.createStatement()) {
+      st.execute(sql);
+    }
+  }
+
   static void drop(String pgAdminUrl, String user, String db) throws Exception {
     try (Connection admin = DriverManager.getConnection(pgAdminUrl, user, "");
         Statement st = admin.createStatement()) {

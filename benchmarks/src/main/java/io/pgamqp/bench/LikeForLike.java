@@ -58,7 +58,7 @@ final class LikeForLike {
     cf.setPort(amqpPort);
     List<Result> results = new ArrayList<>();
     try (Connection amqp = cf.newConnection("pgamqp bench like-for-like")) {
-      exec(url, user, "insert into amqp.broker(host, port, username, password) values ('" + amqpHost + "', "
+      Databases.exec(url, user, "insert into amqp.broker(host, port, username, password) values ('" + amqpHost + "', "
           + amqpPort + ", 'guest', 'guest')");
       try (ServiceBridge bridge = ServiceBridge.start(url, user, bridgeSettings)) {
         // JIT and connection warm-up of the bridge process, in rounds like the measured ones (not measured).
@@ -97,7 +97,7 @@ final class LikeForLike {
     declare(amqp, exchange, queue, cell.persistent());
     try (DrainConsumer consumer = DrainConsumer.start(amqp, queue, cell.autoAck())) {
       double dbBefore = bridge.outboxQuerySeconds();
-      exec(url, user, "select count(amqp.publish(1, '" + exchange + "', 'k', repeat('x', " + bodyBytes + "), "
+      Databases.exec(url, user, "select count(amqp.publish(1, '" + exchange + "', 'k', repeat('x', " + bodyBytes + "), "
           + (cell.persistent() ? 2 : 1) + ")) from generate_series(1, " + messages + ")");
       if (!consumer.await(messages, STALL)) {
         throw new IllegalStateException("bridge drain stalled at " + consumer.received() + " of " + messages
@@ -110,7 +110,7 @@ final class LikeForLike {
       double dbMicros = (bridge.outboxQuerySeconds() - dbBefore) * 1e6 / messages;
       BridgeSide side = new BridgeSide(consumer.rate(), dbMicros, consumer.duplicates());
       // Each cell starts from a vacuumed outbox, as on a server whose autovacuum keeps up.
-      exec(url, user, "vacuum amqp.outbox");
+      Databases.exec(url, user, "vacuum amqp.outbox");
       return side;
     } finally {
       delete(amqp, exchange, queue);
@@ -164,11 +164,6 @@ final class LikeForLike {
     }
   }
 
-  private static void exec(String url, String user, String sql) throws Exception {
-    try (java.sql.Connection c = DriverManager.getConnection(url, user, ""); Statement st = c.createStatement()) {
-      st.execute(sql);
-    }
-  }
 
   private static long outboxRows(String url, String user) throws Exception {
     try (java.sql.Connection c = DriverManager.getConnection(url, user, "");

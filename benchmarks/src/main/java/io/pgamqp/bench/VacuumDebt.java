@@ -35,9 +35,10 @@ final class VacuumDebt {
     cf.setHost(amqpHost);
     cf.setPort(amqpPort);
     try (Connection amqp = cf.newConnection("pgamqp bench vacuum debt")) {
-      exec(url, user, "insert into amqp.broker(host, port, username, password) values ('" + amqpHost + "', "
+      Databases.exec(url, user, "insert into amqp.broker(host, port, username, password) values ('" + amqpHost + "', "
           + amqpPort + ", 'guest', 'guest')");
-      exec(url, user, "alter table amqp.outbox set (autovacuum_enabled = false, toast.autovacuum_enabled = false)");
+      Databases.exec(url, user,
+          "alter table amqp.outbox set (autovacuum_enabled = false, toast.autovacuum_enabled = false)");
       try (Channel ch = amqp.createChannel()) {
         ch.exchangeDeclare(exchange, "direct", false, false, null);
         ch.queueDeclare(queue, false, false, false, null);
@@ -125,9 +126,4 @@ final class VacuumDebt {
     }
   }
 
-  private static void exec(String url, String user, String sql) throws Exception {
-    try (java.sql.Connection c = DriverManager.getConnection(url, user, ""); Statement st = c.createStatement()) {
-      st.execute(sql);
-    }
-  }
 }

@@ -56,7 +56,12 @@ public final class OutboxStore {
   // `broker_id = ?` as a few hundred rows and prefers reading all of the broker's rows and filtering them by the
   // list over 250 index probes: 37 ms per settle on a 200,000-row backlog. The range makes every plan an index range.
   static final String DELETE =
-      "delete from amqp.outbox where broker_id = ? and id >= ? and id <= ? and id operator(pg_catalog.=) any(?::bigint[])";
+      "delete from amqp.outbox where broker_id = ? and id >= ? and id <= ?"
+          + " and id operator(pg_catalog.=) any(?::bigint[])";
+
+  // At most one broker_state row version a second for the last confirm time.
+  private static final String CONFIRM_DUE = "(last_confirm_at is null"
+      + " or last_confirm_at < pg_catalog.now() operator(pg_catalog.-) interval '1 second')";
 
   // The common settlement (every row confirmed) in one statement and one round trip: the deletion and, at most once a
   // second, the broker's last confirm time. Autocommit; the pool's commits do not wait for their WAL flush
@@ -64,9 +69,7 @@ public final class OutboxStore {
   private static final String SETTLE_CONFIRMED =
       "with settled as (" + DELETE + " returning 1)"
           + " update amqp.broker_state set last_confirm_at = pg_catalog.now() where broker_id = ?"
-          + " and exists (select from settled)"
-          + " and (last_confirm_at is null"
-          + "   or last_confirm_at < pg_catalog.now() operator(pg_catalog.-) interval '1 second')";
+          + " and exists (select from settled) and " + CONFIRM_DUE;
 
   private static final String RETRY =
       "update amqp.outbox o set attempts = o.attempts + 1, last_error = r.reason"
@@ -96,9 +99,7 @@ public final class OutboxStore {
           + " and bridge_waiting_until = ?::timestamptz";
 
   private static final String CONFIRMED_AT =
-      "update amqp.broker_state set last_confirm_at = pg_catalog.now() where broker_id = ?"
-          + " and (last_confirm_at is null"
-          + "   or last_confirm_at < pg_catalog.now() operator(pg_catalog.-) interval '1 second')";
+      "update amqp.broker_state set last_confirm_at = pg_catalog.now() where broker_id = ? and " + CONFIRM_DUE;
 
   private static final String OUTBOX_BYTES = "select pg_catalog.pg_total_relation_size('amqp.outbox'::regclass)";
 
