@@ -23,7 +23,7 @@ import io.pgamqp.config.HttpSettings;
 import io.pgamqp.http.HttpEndpoint;
 import io.pgamqp.http.OperationsPage;
 import io.pgamqp.http.StatusSource;
-import io.pgamqp.logging.ShutdownNoiseFilter;
+import io.pgamqp.logging.AkkaNoiseFilter;
 import io.pgamqp.metrics.BridgeMetrics;
 import io.pgamqp.metrics.ConfirmRate;
 import io.pgamqp.metrics.DrainProgress;
@@ -114,7 +114,7 @@ public final class Bridge implements AutoCloseable {
               + String.join(", ", cluster.seedNodes()) : "");
       CoordinatedShutdown cs = CoordinatedShutdown.get(ctx.getSystem());
       cs.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "quiet-remoting-teardown", () -> {
-        ShutdownNoiseFilter.stopping();
+        AkkaNoiseFilter.stopping();
         return CompletableFuture.completedFuture(Done.getInstance());
       });
       Duration drain = deps.settings().drainTimeout().plusSeconds(5);
