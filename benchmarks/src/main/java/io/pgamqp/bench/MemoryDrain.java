@@ -13,7 +13,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Memory: the bridge as a separate JVM ({@code pgamqp.jar run}'s main class, from this jar) under a small heap
+ * Memory: the bridge as users run it ({@code java -jar bridge/target/pgamqp.jar run}) under a small heap
  * ({@code -Xmx128m}) draining a large pre-filled backlog. Peak heap = the largest heap occupancy before a GC in the
  * child's {@code -Xlog:gc} log; peak RSS = the child's {@code VmHWM} from {@code /proc/<pid>/status}. The consumer is
  * {@link DrainConsumer} with auto-ack, so the rate compares with the like-for-like persistent auto-ack cell.
@@ -57,10 +57,7 @@ final class MemoryDrain {
         if (jfr != null) {
           cmd.add("-XX:StartFlightRecording=filename=" + jfr.toAbsolutePath() + ",settings=profile,dumponexit=true");
         }
-        String classPath = java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-            .map(e -> Path.of(e).toAbsolutePath().toString())
-            .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
-        cmd.addAll(List.of("-cp", classPath, "io.pgamqp.cli.Main", "run"));
+        cmd.addAll(List.of("-jar", ServiceBridge.jar().toString(), "run"));
         System.out.printf("memory: bridge JVM -Xmx%s draining %,d messages (log %s) ...%n", xmx, messages, log);
         long t0 = System.nanoTime();
         Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true)

@@ -63,7 +63,8 @@ final class SqlCost {
   }
 
   /** One wake-up state: pgbench tps of {@code amqp.publish} and of the plain INSERT measured just before it. */
-  record StateResult(String state, double publishTps, double insertTps) {
+  /** {@code cpu}: where the machine's CPU went during the amqp.publish run ({@link CpuShare}). */
+  record StateResult(String state, double publishTps, double insertTps, String cpu) {
     double ratio() {
       return publishTps / insertTps;
     }
@@ -71,12 +72,13 @@ final class SqlCost {
 
   /**
    * One-message {@code amqp.publish} against a plain INSERT with the bridge (the service jar's {@code run}) in each
-   * state: never started; running (it starts asleep, the first commit wakes it, then it drains what pgbench commits);
-   * stopped with SIGTERM while asleep; killed with {@code kill -9} while asleep, measured once its wake-up lease
-   * lapsed. The outbox is emptied between states so that every state starts from the same table.
+   * state: never started; running (warmed up first by an unmeasured pgbench run; it starts asleep, the first commit
+   * wakes it, then it drains what pgbench commits); stopped with SIGTERM while asleep; killed with {@code kill -9}
+   * while asleep, measured once its wake-up lease lapsed. The outbox is emptied between states so that every state
+   * starts from the same table.
    */
   static List<StateResult> wakeupStates(String pgAdminUrl, String user, String amqpHost, int amqpPort, int bodyBytes,
-      int clients, int seconds, java.util.Map<String, Object> bridgeSettings) throws Exception {
+      int clients, int seconds, int warmUpSeconds, java.util.Map<String, Object> bridgeSettings) throws Exception {
     String db = "pgamqp_bench_wake_" + Long.toHexString(System.nanoTime());
     String url = Databases.create(pgAdminUrl, user, db);
     String exchange = "pgamqp.bench." + db;
@@ -99,14 +101,18 @@ final class SqlCost {
         String publish = "select amqp.publish(1, '" + exchange + "', 'k', '" + body + "', 2);\n";
         String insert = "insert into public.plain_outbox (broker_id, exchange, routing_key, body, delivery_mode)"
             + " values (1, '" + exchange + "', 'k', '" + body + "', 2);\n";
+        java.util.concurrent.atomic.AtomicLong bridgePid = new java.util.concurrent.atomic.AtomicLong();
         java.util.function.Function<String, StateResult> measure = state -> {
           try {
             st.execute("truncate amqp.outbox, public.plain_outbox");
             System.out.printf("sql cost, %s: pgbench, %d clients, %d s each ...%n", state, clients, seconds);
             double ins = pgbench(url, user, db, insert, clients, seconds);
+            CpuShare cpu = CpuShare.start(bridgePid.get());
             double pub = pgbench(url, user, db, publish, clients, seconds);
-            System.out.printf("  plain INSERT %,.0f tps, amqp.publish %,.0f tps (%.2f)%n", ins, pub, pub / ins);
-            return new StateResult(state, pub, ins);
+            String cpuText = cpu.end();
+            System.out.printf("  plain INSERT %,.0f tps, amqp.publish %,.0f tps (%.2f); %s%n", ins, pub, pub / ins,
+                cpuText);
+            return new StateResult(state, pub, ins, cpuText);
           } catch (Exception e) {
             throw new IllegalStateException(state + ": " + e.getMessage(), e);
           }
@@ -118,10 +124,18 @@ final class SqlCost {
         results.add(measure.apply("never started, publisher_role and max_pending_rows set"));
         st.execute("update amqp.broker_state set publisher_role = null, max_pending_rows = null where broker_id = 1");
         try (ServiceBridge bridge = ServiceBridge.start(url, user, bridgeSettings)) {
+          bridgePid.set(bridge.pid());
+          awaitAsleep(st, true);
+          // Warm, as users' bridges are: a fresh JVM spends its first tens of seconds compiling, on the same cores.
+          System.out.printf("sql cost: warming the bridge up (%d s of pgbench publishing, not measured) ...%n",
+              warmUpSeconds);
+          pgbench(url, user, db, publish, clients, warmUpSeconds);
+          Thread.sleep(2_000);
           awaitAsleep(st, true);
           results.add(measure.apply("bridge running (asleep, then draining)"));
           awaitAsleep(st, true);
           bridge.stop();
+          bridgePid.set(0);
         }
         results.add(measure.apply("bridge stopped by SIGTERM while asleep"));
         try (ServiceBridge bridge = ServiceBridge.start(url, user, bridgeSettings)) {
