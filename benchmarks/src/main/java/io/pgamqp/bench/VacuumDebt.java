@@ -3,6 +3,7 @@ package io.pgamqp.bench;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import io.pgamqp.embedded.EmbeddedDatabase;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -13,20 +14,47 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * No vacuum debt: SQL publishers commit {@code rate} msg/s (10 per transaction) for {@code seconds} while the bridge
- * ({@code java -jar bridge/target/pgamqp.jar run}) drains them, with autovacuum off for the outbox; from
+ * ({@code java -jar bridge/target/pgamqp.jar run}) drains them, with autovacuum off for the outbox or on; from
  * {@code holdFrom} for {@code holdSeconds} a REPEATABLE READ transaction (reading another table) holds the xmin
  * horizon, so that not even VACUUM could free a settled row. Sampled every 500 ms: the lag (amqp.status's oldest
  * pending age) and the outbox's size on disk (heap, TOAST, index), until {@code afterSeconds} after the hold ended.
  */
 final class VacuumDebt {
+  /** {@code server}: which PostgreSQL ran it and how its autovacuum was set. */
   record Result(double rate, int seconds, int holdSeconds, long messages, double maxLagSeconds, long maxBytes,
-      long bytesAfterHold, long lost) {}
+      long bytesAfterHold, long lost, String server) {}
 
   private VacuumDebt() {}
 
+  /**
+   * With {@code autovacuum} false on the given server, autovacuum off for the outbox; with it true on a private
+   * server of this jar's embedded PostgreSQL with autovacuum on at its defaults (and fsync on, as a real server), since
+   * the shared server's autovacuum setting is not ours to change.
+   */
   static Result run(String pgAdminUrl, String user, String amqpHost, int amqpPort, int bodyBytes, double rate,
-      int seconds, int holdFrom, int holdSeconds, int afterSeconds, Map<String, Object> bridgeSettings)
-      throws Exception {
+      int seconds, int holdFrom, int holdSeconds, int afterSeconds, boolean autovacuum,
+      Map<String, Object> bridgeSettings) throws Exception {
+    if (!autovacuum) {
+      return run(pgAdminUrl, user, amqpHost, amqpPort, bodyBytes, rate, seconds, holdFrom, holdSeconds, afterSeconds,
+          false, bridgeSettings, "autovacuum off for the outbox");
+    }
+    try (EmbeddedDatabase pg = EmbeddedDatabase.builder().serverConfig("autovacuum", "on")
+        .serverConfig("fsync", "on").start()) {
+      String version;
+      try (java.sql.Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"), pg.user(), "");
+          Statement st = c.createStatement(); ResultSet rs = st.executeQuery("show server_version")) {
+        rs.next();
+        version = rs.getString(1);
+      }
+      return run(pg.jdbcUrl("postgres"), pg.user(), amqpHost, amqpPort, bodyBytes, rate, seconds, holdFrom,
+          holdSeconds, afterSeconds, true, bridgeSettings,
+          "autovacuum on (defaults), a private PostgreSQL " + version);
+    }
+  }
+
+  private static Result run(String pgAdminUrl, String user, String amqpHost, int amqpPort, int bodyBytes,
+      double rate, int seconds, int holdFrom, int holdSeconds, int afterSeconds, boolean autovacuum,
+      Map<String, Object> bridgeSettings, String server) throws Exception {
     String db = "pgamqp_bench_vac_" + Long.toHexString(System.nanoTime());
     String url = Databases.create(pgAdminUrl, user, db);
     String exchange = "pgamqp.bench." + db;
@@ -37,8 +65,10 @@ final class VacuumDebt {
     try (Connection amqp = cf.newConnection("pgamqp bench vacuum debt")) {
       Databases.exec(url, user, "insert into amqp.broker(host, port, username, password) values ('" + amqpHost + "', "
           + amqpPort + ", 'guest', 'guest')");
-      Databases.exec(url, user,
-          "alter table amqp.outbox set (autovacuum_enabled = false, toast.autovacuum_enabled = false)");
+      if (!autovacuum) {
+        Databases.exec(url, user,
+            "alter table amqp.outbox set (autovacuum_enabled = false, toast.autovacuum_enabled = false)");
+      }
       try (Channel ch = amqp.createChannel()) {
         ch.exchangeDeclare(exchange, "direct", false, false, null);
         ch.queueDeclare(queue, false, false, false, null);
@@ -119,7 +149,7 @@ final class VacuumDebt {
         }
         consumer.await(committed.get(), java.time.Duration.ofSeconds(60));
         return new Result(rate, seconds, holdSeconds, committed.get(), maxLag, maxBytes, afterHold,
-            committed.get() - consumer.received());
+            committed.get() - consumer.received(), server);
       }
     } finally {
       Databases.drop(pgAdminUrl, user, db);
