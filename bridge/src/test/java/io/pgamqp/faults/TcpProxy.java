@@ -48,6 +48,7 @@ public final class TcpProxy implements AutoCloseable {
   private volatile boolean blackhole; // guarded by blackholeLock for waits, volatile for the fast path
   private volatile long latencyNanos;
   private volatile boolean closed;
+  private final Thread acceptor;
 
   /** Starts forwarding 127.0.0.1:{@link #port()} to {@code targetHost:targetPort}. */
   public TcpProxy(String targetHost, int targetPort) {
@@ -57,7 +58,7 @@ public final class TcpProxy implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot listen on loopback", e);
     }
-    Thread acceptor = new Thread(this::acceptLoop, "tcp-proxy-" + port() + "-accept");
+    acceptor = new Thread(this::acceptLoop, "tcp-proxy-" + port() + "-accept");
     acceptor.setDaemon(true);
     acceptor.start();
   }
@@ -115,6 +116,15 @@ public final class TcpProxy implements AutoCloseable {
       // Closing a listening socket does not fail in practice.
     }
     cutAll(); // also wakes pumps held by a blackhole, so their threads end
+    // Closing a socket another thread is accepting on only signals that thread; the kernel keeps listening (and
+    // queueing connections) until its accept returns. Wait for it, so that closed means refusing.
+    if (Thread.currentThread() != acceptor) {
+      try {
+        acceptor.join(2_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   @Override
