@@ -22,8 +22,12 @@ class EndToEndSmokeTest {
     }
     assertTrue(table.contains("publishes in one tx (s) |"), table);
     assertTrue(table.contains("messages via amqp.publish_many in one tx (s) |"), table);
-    assertTrue(table.contains("| online latency commit -> receipt"), table);
+    // --smoke measures one load; a full run adds 25% and 75% for the latency-vs-load table.
+    assertTrue(table.contains("| online latency at 50% commit -> receipt"), table);
+    assertTrue(table.contains("CPU "), table);
     assertTrue(table.contains("persistent, bridge JVM -Xmx128m (msg/s) |"), table);
     assertTrue(table.contains("peak heap"), table);
+    assertTrue(table.contains("| vacuum debt, autovacuum off:"), table);
+    assertTrue(table.contains("| vacuum debt, autovacuum on:"), table);
   }
 }
