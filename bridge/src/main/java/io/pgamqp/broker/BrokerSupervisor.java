@@ -303,6 +303,12 @@ public final class BrokerSupervisor {
       ctx.getLog().warn("broker {}: no longer the owner; standing by", brokerId);
       return reacquire();
     }
+    if (how.error() != null) {
+      // A stream fails mostly because the database did (a restart ends every session, the lock session's too): ask
+      // now rather than at the next ownership-check, so that this bridge stops calling itself the owner (gauge,
+      // status) before a standby can take over.
+      checkOwnership();
+    }
     if (s.ranLongerThan(settings.backoffMax())) {
       failures = 0;
     }

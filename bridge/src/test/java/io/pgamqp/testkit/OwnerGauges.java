@@ -68,14 +68,26 @@ public final class OwnerGauges implements AutoCloseable {
 
   private void loop() {
     while (running.get()) {
+      // Two passes: the ports are read one after the other, and a hand-over completing between the reads of two
+      // ports (one released after it was read, the other took over before it was read) is not two owners. A port
+      // that reads owned in both passes owned the broker throughout from its first to its second read; any two such
+      // intervals overlap (every first read comes before every second read): those are two owners at once.
+      int[] first = new int[ports.size()];
+      int anyOwner = 0;
+      for (int i = 0; i < first.length; i++) {
+        first[i] = owned(ports.get(i));
+        anyOwner += first[i];
+      }
       int owners = 0;
-      for (int port : ports) {
-        owners += owned(port);
+      for (int i = 0; i < first.length; i++) {
+        if (first[i] == 1) {
+          owners += owned(ports.get(i));
+        }
       }
       samples.incrementAndGet();
       if (owners > 1) {
         twoOwners.incrementAndGet();
-      } else if (owners == 0) {
+      } else if (anyOwner == 0) {
         noOwner.incrementAndGet();
       }
       try {
