@@ -23,8 +23,8 @@ set -euo pipefail
 export LC_ALL=C    # glob order must not depend on the caller's locale
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-# Versions that `alter extension amqp update` upgrades from; none yet (0.1.0 is the first).
-UPGRADE_FROM=()
+# Versions that `alter extension amqp update` upgrades from (0.2.0: message fidelity columns and functions).
+UPGRADE_FROM=(0.1.0)
 
 version=$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" amqp.control)
 [[ -n $version ]] || { echo "assemble.sh: no default_version in amqp.control" >&2; exit 1; }

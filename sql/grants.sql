@@ -1,7 +1,7 @@
 -- Privileges, all in one place. Callers get EXECUTE on the four pg_amqp functions and nothing
 -- else: the functions run as their owner (SECURITY DEFINER) and amqp.broker holds passwords.
--- amqp.publish_many and amqp.exchange_undeclare are pgamqp's own, not pg_amqp's: they go to
--- amqp_publisher only.
+-- amqp.publish_many, publish_json, publish_bytes and amqp.exchange_undeclare are pgamqp's own, not
+-- pg_amqp's: they go to amqp_publisher only.
 -- Dead-letter administration and amqp.status are for the amqp_admin role only (and status for
 -- pg_monitor); the owner and superusers may do everything anyway.
 
@@ -14,8 +14,13 @@ revoke execute on all functions in schema amqp from public;
 -- pg_amqp users call these as any role: keep that working.
 grant usage on schema amqp to public;
 grant execute on function
-    amqp.publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar),
-    amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar),
+    amqp.publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar, jsonb, varchar, varchar,
+        varchar, interval, integer, varchar),
+    amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar, jsonb, varchar,
+        varchar, varchar, interval, integer, varchar),
+    -- What the inlined publish wrappers call, as the caller: amqp.publish is PUBLIC, so is its body.
+    amqp.enqueue(text, integer, varchar, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb, varchar,
+        varchar, varchar, interval, integer, varchar),
     amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean),
     amqp.disconnect(integer)
     to public;
@@ -51,9 +56,18 @@ begin
     if exists (select from pg_catalog.pg_roles r where r.rolname = 'amqp_publisher') then
         grant usage on schema amqp to amqp_publisher;
         grant execute on function
-            amqp.publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar),
-            amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[]),
-            amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar),
+            amqp.publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar, jsonb, varchar,
+                varchar, varchar, interval, integer, varchar),
+            amqp.publish_json(integer, varchar, varchar, jsonb, integer, varchar, varchar, varchar, jsonb, varchar,
+                varchar, varchar, interval, integer, varchar),
+            amqp.publish_bytes(integer, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb, varchar,
+                varchar, varchar, interval, integer, varchar),
+            amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[], jsonb,
+                varchar[]),
+            amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar, jsonb,
+                varchar, varchar, varchar, interval, integer, varchar),
+            amqp.enqueue(text, integer, varchar, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb,
+                varchar, varchar, varchar, interval, integer, varchar),
             amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean),
             amqp.exchange_undeclare(integer, varchar),
             amqp.disconnect(integer)

@@ -16,6 +16,18 @@
 --    publish gets the caller's own rights, so the open connection is worth nothing to anyone else
 --    in the session. Needs trust (or peer for the server's OS user) in pg_hba.conf, and a
 --    superuser owner (dblink lets only superusers connect without a password).
+--
+-- The optional parameters are amqp.publish's. The trace context (amqp.traceparent) is this session's, not the
+-- dblink session's: it is merged into the headers here.
+-- (Looked up first: a DROP ... IF EXISTS would print a notice on every fresh install.)
+do $$
+begin
+    if pg_catalog.to_regprocedure('amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar)') is not null then
+        drop function amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar);
+    end if;
+end
+$$;
+
 create or replace function amqp.autonomous_publish(
     broker_id integer,
     exchange varchar,
@@ -24,7 +36,14 @@ create or replace function amqp.autonomous_publish(
     delivery_mode integer default null,
     content_type varchar default null,
     reply_to varchar default null,
-    correlation_id varchar default null)
+    correlation_id varchar default null,
+    headers jsonb default null,
+    message_id varchar default null,
+    type varchar default null,
+    app_id varchar default null,
+    expiration interval default null,
+    priority integer default null,
+    content_encoding varchar default null)
 returns boolean
 language plpgsql
 volatile
@@ -41,6 +60,7 @@ declare
     v_state text;
     v_message text;
     v_detail text;
+    v_headers jsonb := autonomous_publish.headers;
 begin
     select n.nspname into v_dblink
       from pg_catalog.pg_extension e
@@ -67,12 +87,18 @@ begin
             null, 1);
     end if;
 
+    if v_headers is not null or pg_catalog.current_setting('amqp.traceparent', true) <> '' then
+        v_headers := amqp.message_headers('amqp.autonomous_publish', v_headers);
+    end if;
     -- Every argument travels as a quoted, typed literal: nothing a caller passes can change the statement.
     v_query := pg_catalog.format(
-        'select amqp.publish(%L::integer, %L::varchar, %L::varchar, %L::varchar, %L::integer, %L::varchar, %L::varchar, %L::varchar)',
+        'select amqp.publish(%L::integer, %L::varchar, %L::varchar, %L::varchar, %L::integer, %L::varchar, %L::varchar, '
+            || '%L::varchar, %L::jsonb, %L::varchar, %L::varchar, %L::varchar, %L::interval, %L::integer, %L::varchar)',
         autonomous_publish.broker_id, autonomous_publish.exchange, autonomous_publish.routing_key,
         autonomous_publish.message, autonomous_publish.delivery_mode, autonomous_publish.content_type,
-        autonomous_publish.reply_to, autonomous_publish.correlation_id);
+        autonomous_publish.reply_to, autonomous_publish.correlation_id, v_headers, autonomous_publish.message_id,
+        autonomous_publish.type, autonomous_publish.app_id, autonomous_publish.expiration,
+        autonomous_publish.priority, autonomous_publish.content_encoding);
 
     for v_attempt in 1..2 loop
         execute pg_catalog.format('select %L = any(%I.dblink_get_connections())', c_conn, v_dblink)
@@ -172,7 +198,8 @@ begin
 end
 $fn$;
 
-comment on function amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar) is
+comment on function amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar,
+    jsonb, varchar, varchar, varchar, interval, integer, varchar) is
 'Works as amqp.publish does, but the message is queued (committed) at once through dblink, whatever the '
 'calling transaction does later. Needs the dblink extension and, without a superuser owner, the foreign server '
 'amqp_autonomous with a user mapping for the owner. Returns true.';

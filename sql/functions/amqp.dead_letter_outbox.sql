@@ -35,11 +35,14 @@ begin
                           pg_catalog.unnest(dead_letter_outbox.reasons)) as r(id, reason)
          where o.broker_id = dead_letter_outbox.broker_id and o.id >= v_first and o.id <= v_last and o.id = r.id
      returning o.*, r.reason)
-    insert into amqp.dead_letter (outbox_id, message_id, broker_id, exchange, routing_key, body,
-        delivery_mode, content_type, reply_to, correlation_id, created_at, attempts, reason)
-    select m.id, coalesce(m.message_id, m.id::text), m.broker_id, m.exchange, m.routing_key, coalesce(m.body, ''),
+    insert into amqp.dead_letter (outbox_id, message_id, broker_id, exchange, routing_key, body, body_bytes,
+        delivery_mode, content_type, reply_to, correlation_id, created_at, attempts, reason, headers, type, app_id,
+        expiration_ms, priority, content_encoding)
+    select m.id, coalesce(m.message_id, m.id::text), m.broker_id, m.exchange, m.routing_key,
+           case when m.body_bytes is null then coalesce(m.body, '') end, m.body_bytes,
            m.delivery_mode, m.content_type, m.reply_to, m.correlation_id, m.created_at, m.attempts + 1,
-           coalesce(m.reason, 'no reason given')
+           coalesce(m.reason, 'no reason given'), m.headers, m.type, m.app_id, m.expiration_ms, m.priority,
+           m.content_encoding
       from moved m;
     get diagnostics v_moved = row_count;
     return v_moved;

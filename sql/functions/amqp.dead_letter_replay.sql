@@ -1,5 +1,5 @@
 -- amqp.dead_letter_replay: move the matching dead letters back into amqp.outbox, in their original
--- order and with their message_id, and audit it. Returns how many were replayed.
+-- order and with their message_id and every other field, and audit it. Returns how many were replayed.
 
 -- Filters (combined with AND; NULL = not filtering): broker_id; ids = amqp.dead_letter.id values;
 -- older_than = dead-lettered more than that long ago. With no filter at all it refuses, unless
@@ -84,10 +84,11 @@ begin
         returning d.*
     ), inserted as (
         insert into amqp.outbox as o
-            (broker_id, tx, kind, exchange, routing_key, body, delivery_mode, content_type, reply_to,
-             correlation_id, message_id, attempts)
-        select m.broker_id, v_tx, 'p', m.exchange, m.routing_key, m.body, m.delivery_mode, m.content_type,
-               m.reply_to, m.correlation_id, m.message_id, 0
+            (broker_id, tx, kind, exchange, routing_key, body, body_bytes, delivery_mode, content_type, reply_to,
+             correlation_id, message_id, attempts, headers, type, app_id, expiration_ms, priority, content_encoding)
+        select m.broker_id, v_tx, 'p', m.exchange, m.routing_key, m.body, m.body_bytes, m.delivery_mode,
+               m.content_type, m.reply_to, m.correlation_id, m.message_id, 0, m.headers, m.type, m.app_id,
+               m.expiration_ms, m.priority, m.content_encoding
           from moved m
          order by m.outbox_id, m.id
         returning o.broker_id

@@ -10,7 +10,18 @@
 -- routing_keys: one per message, or a single one for every message. correlation_ids: NULL, or one
 -- per message (its elements may be NULL). Arrays must be one-dimensional; errors name an element by
 -- its subscript. messages NULL (array_agg over no rows) is an empty batch: nothing is queued, 0 is
--- returned. The other arguments are amqp.publish's and hold for every message.
+-- returned. headers (checked, with the trace context added, as in amqp.publish) go with every message;
+-- message_ids: NULL, or one AMQP message-id per message (NULL elements: the outbox id, as always). The other
+-- arguments are amqp.publish's and hold for every message.
+-- (Looked up first: a DROP ... IF EXISTS would print a notice on every fresh install.)
+do $$
+begin
+    if pg_catalog.to_regprocedure('amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[])') is not null then
+        drop function amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[]);
+    end if;
+end
+$$;
+
 create or replace function amqp.publish_many(
     broker_id integer,
     exchange varchar,
@@ -19,7 +30,9 @@ create or replace function amqp.publish_many(
     delivery_mode integer default null,
     content_type varchar default null,
     reply_to varchar default null,
-    correlation_ids varchar[] default null)
+    correlation_ids varchar[] default null,
+    headers jsonb default null,
+    message_ids varchar[] default null)
 returns integer
 language plpgsql
 volatile
@@ -41,6 +54,8 @@ declare
     v_field text;
     v_field_bytes integer;
     v_bad record;
+    v_headers jsonb;
+    v_headers_bytes integer := 0;
 begin
     -- Parameters are written publish_many.<name>, columns always with a table alias (as in publish).
     if publish_many.broker_id is null then
@@ -63,7 +78,8 @@ begin
     select a.name into v_field
       from (values (1, 'routing_keys', pg_catalog.array_ndims(publish_many.routing_keys)),
                    (2, 'messages', pg_catalog.array_ndims(publish_many.messages)),
-                   (3, 'correlation_ids', pg_catalog.array_ndims(publish_many.correlation_ids))) as a(n, name, ndims)
+                   (3, 'correlation_ids', pg_catalog.array_ndims(publish_many.correlation_ids)),
+                   (4, 'message_ids', pg_catalog.array_ndims(publish_many.message_ids))) as a(n, name, ndims)
      where a.ndims > 1
      order by a.n
      limit 1;
@@ -94,6 +110,12 @@ begin
                 pg_catalog.cardinality(publish_many.correlation_ids), v_count),
             hint = 'pass one correlation id per message (NULL elements for none), or NULL for none at all';
     end if;
+    if pg_catalog.cardinality(publish_many.message_ids) <> v_count then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('amqp.publish_many: message_ids has %s elements but messages has %s',
+                pg_catalog.cardinality(publish_many.message_ids), v_count),
+            hint = 'pass one message id per message (NULL elements for the default), or NULL for none at all';
+    end if;
     -- AMQP short strings, as in publish: at most 255 bytes.
     select f.name, f.len into v_field, v_field_bytes
       from (values (1, 'exchange', pg_catalog.octet_length(publish_many.exchange)),
@@ -115,6 +137,11 @@ begin
         raise exception using errcode = '22023',
             message = pg_catalog.format('amqp.publish_many: delivery_mode %s is invalid', publish_many.delivery_mode),
             hint = 'use 1 (transient), 2 (persistent) or NULL (= 2)';
+    end if;
+    v_headers := publish_many.headers;
+    if v_headers is not null or pg_catalog.current_setting('amqp.traceparent', true) <> '' then
+        v_headers := amqp.message_headers('amqp.publish_many', v_headers);
+        v_headers_bytes := coalesce(pg_catalog.octet_length(v_headers::text), 0);
     end if;
 
     select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now(), s.publisher_role, s.max_pending_rows
@@ -141,27 +168,32 @@ begin
     -- on disk beyond work_mem. Nothing between it and the INSERT reorders rows, so the ids' nextvals
     -- follow the array order, which is the order the bridge publishes in.
     insert into amqp.outbox as o
-        (broker_id, tx, exchange, routing_key, body, delivery_mode, content_type, reply_to, correlation_id)
+        (broker_id, tx, exchange, routing_key, body, delivery_mode, content_type, reply_to, correlation_id,
+         message_id, headers)
     select publish_many.broker_id, v_tx, publish_many.exchange, coalesce(m.routing_key, v_shared_key), m.body,
            coalesce(publish_many.delivery_mode, 2), publish_many.content_type, publish_many.reply_to,
-           m.correlation_id
+           m.correlation_id, m.message_id, v_headers
       from (select pg_catalog.unnest(publish_many.messages) as body,
                    pg_catalog.unnest(case when v_shared_key is null then publish_many.routing_keys end) as routing_key,
-                   pg_catalog.unnest(publish_many.correlation_ids) as correlation_id) as m
-     where pg_catalog.octet_length(m.body) <= v_max_body_bytes
+                   pg_catalog.unnest(publish_many.correlation_ids) as correlation_id,
+                   pg_catalog.unnest(publish_many.message_ids) as message_id) as m
+     where pg_catalog.octet_length(m.body) <= v_max_body_bytes - v_headers_bytes
        and pg_catalog.octet_length(coalesce(m.routing_key, v_shared_key)) <= 255
-       and (pg_catalog.octet_length(m.correlation_id) <= 255 or m.correlation_id is null);
+       and (pg_catalog.octet_length(m.correlation_id) <= 255 or m.correlation_id is null)
+       and (pg_catalog.octet_length(m.message_id) <= 255 or m.message_id is null);
     get diagnostics v_queued = row_count;
 
     if v_queued <> v_count then
         -- The first element the WHERE above left out, with its first fault in amqp.publish's order.
-        select m.n, m.body, m.routing_key, m.correlation_id into v_bad
+        select m.n, m.body, m.routing_key, m.correlation_id, m.message_id into v_bad
           from unnest(publish_many.messages,
                       case when v_shared_key is null then publish_many.routing_keys end,
-                      publish_many.correlation_ids) with ordinality as m(body, routing_key, correlation_id, n)
-         where not (pg_catalog.octet_length(m.body) <= v_max_body_bytes
+                      publish_many.correlation_ids, publish_many.message_ids)
+               with ordinality as m(body, routing_key, correlation_id, message_id, n)
+         where not (pg_catalog.octet_length(m.body) <= v_max_body_bytes - v_headers_bytes
                     and pg_catalog.octet_length(coalesce(m.routing_key, v_shared_key)) <= 255
-                    and (pg_catalog.octet_length(m.correlation_id) <= 255 or m.correlation_id is null))
+                    and (pg_catalog.octet_length(m.correlation_id) <= 255 or m.correlation_id is null)
+                    and (pg_catalog.octet_length(m.message_id) <= 255 or m.message_id is null))
             or m.body is null or coalesce(m.routing_key, v_shared_key) is null
          order by m.n
          limit 1;
@@ -189,10 +221,17 @@ begin
                     pg_catalog.octet_length(v_bad.correlation_id)),
                 hint = 'exchange, routing keys, content_type, reply_to and correlation ids are AMQP short strings '
                     || '(at most 255 bytes in UTF-8); put longer data in the message body';
+        elsif pg_catalog.octet_length(v_bad.message_id) > 255 then
+            raise exception using errcode = '22001',
+                message = pg_catalog.format('amqp.publish_many: message_ids[%s] is %s bytes long, AMQP allows at most 255',
+                    pg_catalog.array_lower(publish_many.message_ids, 1) + v_bad.n - 1,
+                    pg_catalog.octet_length(v_bad.message_id)),
+                hint = 'message ids are AMQP short strings (at most 255 bytes in UTF-8)';
         end if;
         raise exception using errcode = '54000',
-            message = pg_catalog.format('amqp.publish_many: messages[%s] of %s bytes exceeds max_body_bytes %s of broker_id %s',
+            message = pg_catalog.format('amqp.publish_many: messages[%s] of %s bytes%s exceeds max_body_bytes %s of broker_id %s',
                 pg_catalog.array_lower(publish_many.messages, 1) + v_bad.n - 1, pg_catalog.octet_length(v_bad.body),
+                case when v_headers is not null then pg_catalog.format(' with %s bytes of headers', v_headers_bytes) end,
                 v_max_body_bytes, publish_many.broker_id),
             hint = 'raise amqp.broker_state.max_body_bytes for this broker, or publish references to the data';
     end if;
@@ -205,7 +244,9 @@ begin
 end
 $fn$;
 
-comment on function amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[]) is
-'Publishes messages[i] with routing_keys[i] (or the single routing key for all) and correlation_ids[i] (if given), '
+comment on function amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[],
+    jsonb, varchar[]) is
+'Publishes messages[i] with routing_keys[i] (or the single routing key for all), correlation_ids[i] and '
+'message_ids[i] (if given) and headers (if given, for every message), '
 'in array order, when the calling transaction commits; the other arguments as in amqp.publish. Returns the number '
 'queued; invalid input raises an error naming the element and queues nothing.';

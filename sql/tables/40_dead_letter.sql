@@ -16,8 +16,35 @@ create table if not exists amqp.dead_letter (
     created_at timestamptz not null,
     dead_lettered_at timestamptz not null default pg_catalog.now(),
     attempts integer not null,
-    reason text not null
+    reason text not null,
+    -- As in amqp.outbox (added there at the same time): a replay restores every field.
+    body_bytes bytea,
+    headers jsonb,
+    type text,
+    app_id text,
+    expiration_ms bigint,
+    priority smallint,
+    content_encoding text
 );
+
+-- Installs older than the fidelity columns get them here (catalog first, as for amqp.outbox).
+do $$
+declare
+    v_missing text;
+begin
+    select pg_catalog.string_agg(pg_catalog.format('add column %I %s', c.name, c.type), ', ' order by c.n)
+      into v_missing
+      from (values (1, 'body_bytes', 'bytea'), (2, 'headers', 'jsonb'), (3, 'type', 'text'), (4, 'app_id', 'text'),
+                   (5, 'expiration_ms', 'bigint'), (6, 'priority', 'smallint'), (7, 'content_encoding', 'text'))
+           as c(n, name, type)
+     where not exists (select from pg_catalog.pg_attribute a
+                        where a.attrelid = 'amqp.dead_letter'::pg_catalog.regclass
+                          and a.attname = c.name and a.attnum > 0 and not a.attisdropped);
+    if v_missing is not null then
+        execute 'alter table amqp.dead_letter ' || v_missing;
+    end if;
+end
+$$;
 
 -- Per broker, in id order: amqp.status counts a broker's dead letters from it (index-only) and
 -- amqp.dead_letter_replay/purge find them with it. The table is written only on failures, so the

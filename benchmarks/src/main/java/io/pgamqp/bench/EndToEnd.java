@@ -166,9 +166,11 @@ public final class EndToEnd {
     if (o.parts.contains("sql")) {
       for (SqlCost.StateResult w : SqlCost.wakeupStates(o.pgUrl, o.pgUser, o.amqpHost, o.amqpPort, o.bodyBytes,
           o.pgbenchClients, o.pgbenchSeconds, o.smoke ? 2 : 30, o.bridge)) {
-        rows.add(new String[] {"amqp.publish, 1-message tx (tps): " + w.state(), fmt(w.publishTps()),
-            fmt(w.insertTps()) + " (plain INSERT)", String.format("%.2f", w.ratio()),
-            verdict(">= 0.9x", w.ratio() >= 0.9, o),
+        // The publish_json state is reported beside the others, not judged (its body and headers differ).
+        boolean json = w.state().contains("publish_json");
+        rows.add(new String[] {(json ? "1-message tx (tps): " : "amqp.publish, 1-message tx (tps): ") + w.state(),
+            fmt(w.publishTps()), fmt(w.insertTps()) + " (plain INSERT)", String.format("%.2f", w.ratio()),
+            json ? "reported" : verdict(">= 0.9x", w.ratio() >= 0.9, o),
             String.format("pgbench -c %d, %d s each; the INSERT measured just before; during amqp.publish %s",
                 o.pgbenchClients, o.pgbenchSeconds, w.cpu())});
       }

@@ -102,13 +102,17 @@ final class SqlCost {
         String insert = "insert into public.plain_outbox (broker_id, exchange, routing_key, body, delivery_mode)"
             + " values (1, '" + exchange + "', 'k', '" + body + "', 2);\n";
         java.util.concurrent.atomic.AtomicLong bridgePid = new java.util.concurrent.atomic.AtomicLong();
-        java.util.function.Function<String, StateResult> measure = state -> {
+        // The same size of body as JSON, with the headers a traced, versioned event carries (issue "message fidelity").
+        String publishJson = "select amqp.publish_json(1, '" + exchange + "', 'k', '{\"data\": \""
+            + "x".repeat(Math.max(0, bodyBytes - 12)) + "\"}', 2, headers => '{\"tenant\": \"acme\","
+            + " \"version\": 2, \"source\": \"orders\", \"retry\": false, \"score\": 0.5}');\n";
+        java.util.function.BiFunction<String, String, StateResult> measureScript = (state, script) -> {
           try {
             st.execute("truncate amqp.outbox, public.plain_outbox");
             System.out.printf("sql cost, %s: pgbench, %d clients, %d s each ...%n", state, clients, seconds);
             double ins = pgbench(url, user, db, insert, clients, seconds);
             CpuShare cpu = CpuShare.start(bridgePid.get());
-            double pub = pgbench(url, user, db, publish, clients, seconds);
+            double pub = pgbench(url, user, db, script, clients, seconds);
             String cpuText = cpu.end();
             System.out.printf("  plain INSERT %,.0f tps, amqp.publish %,.0f tps (%.2f); %s%n", ins, pub, pub / ins,
                 cpuText);
@@ -117,7 +121,9 @@ final class SqlCost {
             throw new IllegalStateException(state + ": " + e.getMessage(), e);
           }
         };
+        java.util.function.Function<String, StateResult> measure = state -> measureScript.apply(state, publish);
         results.add(measure.apply("never started"));
+        results.add(measureScript.apply("never started, amqp.publish_json with a 5-key headers object", publishJson));
         // The opt-in per-broker limits: a role check and a pending-rows quota on every publish.
         st.execute("update amqp.broker_state set publisher_role = '" + user + "', max_pending_rows = 100000000"
             + " where broker_id = 1");

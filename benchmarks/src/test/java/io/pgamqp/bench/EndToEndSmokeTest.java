@@ -20,6 +20,8 @@ class EndToEndSmokeTest {
         "bridge stopped by SIGTERM while asleep", "bridge killed (kill -9) while asleep, after its lease"}) {
       assertTrue(table.contains("| amqp.publish, 1-message tx (tps): " + state + " |"), table);
     }
+    assertTrue(table.contains("| 1-message tx (tps): never started, amqp.publish_json with a 5-key headers object |"),
+        table);
     assertTrue(table.contains("publishes in one tx (s) |"), table);
     assertTrue(table.contains("messages via amqp.publish_many in one tx (s) |"), table);
     // --smoke measures one load; a full run adds 25% and 75% for the latency-vs-load table.

@@ -45,7 +45,9 @@ public final class ConfirmingPublisher implements AutoCloseable {
 
   /** What became of one row. */
   public enum Outcome {
-    CONFIRMED, RETURNED, NACKED, TIMED_OUT, FAILED, NOT_SENT, DECLARED, DECLARE_FAILED
+    CONFIRMED, RETURNED, NACKED, TIMED_OUT, FAILED, NOT_SENT, DECLARED, DECLARE_FAILED,
+    /** Never sent: the bridge cannot encode it (its stored headers); dead-lettered at once. */
+    UNSENDABLE
   }
 
   /** A batch and, per row (same index), its outcome and the reason when not confirmed. Immutable once completed. */
@@ -57,6 +59,8 @@ public final class ConfirmingPublisher implements AutoCloseable {
   private final Connection connection;
   private final Duration confirmTimeout;
   private final ConcurrentSkipListMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
+  // For basic.return, which names a message only by its properties. Message ids may repeat (a producer's own
+  // message_id): messages with one id chain in publish order (Pending.sameId), the order their returns come in.
   private final ConcurrentHashMap<String, Pending> byMessageId = new ConcurrentHashMap<>();
   private final FlowControl flow;
   private volatile String closedReason;
@@ -143,11 +147,17 @@ public final class ConfirmingPublisher implements AutoCloseable {
     });
     // RabbitMQ sends basic.return before the ack of a mandatory message it could not route.
     channel.addReturnListener(r -> {
-      Pending q = p.byMessageId.get(String.valueOf(r.getProperties().getMessageId()));
-      if (q != null) {
-        q.returned = "unroutable: exchange '" + r.getExchange() + "' has no binding for routing key '"
-            + r.getRoutingKey() + "' (" + r.getReplyCode() + " " + r.getReplyText() + ")";
-      }
+      String why = "unroutable: exchange '" + r.getExchange() + "' has no binding for routing key '"
+          + r.getRoutingKey() + "' (" + r.getReplyCode() + " " + r.getReplyText() + ")";
+      p.byMessageId.computeIfPresent(String.valueOf(r.getProperties().getMessageId()), (id, head) -> {
+        for (Pending q = head; q != null; q = q.sameId) {
+          if (q.returned == null) {
+            q.returned = why;
+            break;
+          }
+        }
+        return head;
+      });
     });
     channel.addShutdownListener(p::channelClosed);
     return p;
@@ -166,6 +176,11 @@ public final class ConfirmingPublisher implements AutoCloseable {
         declare(t, i, row, declarations.get(row.exchange()));
         continue;
       }
+      String unsendable = row.fields().headersError();
+      if (unsendable != null) {
+        t.settle(i, Outcome.UNSENDABLE, "cannot be sent as AMQP: " + unsendable);
+        continue;
+      }
       String closed = closedReason;
       if (closed != null) {
         t.settle(i, Outcome.NOT_SENT, "channel closed before sending: " + closed);
@@ -175,7 +190,17 @@ public final class ConfirmingPublisher implements AutoCloseable {
       Pending p = new Pending(t, i, row.messageId(), row.exchange());
       t.seqs[i] = seq;
       pending.put(seq, p);
-      byMessageId.put(row.messageId(), p);
+      byMessageId.compute(row.messageId(), (id, head) -> {
+        if (head == null) {
+          return p;
+        }
+        Pending last = head;
+        while (last.sameId != null) {
+          last = last.sameId;
+        }
+        last.sameId = p;
+        return head;
+      });
       try {
         channel.basicPublish(row.exchange(), row.routingKey(), true, properties(row), body(row));
       } catch (IOException | AlreadyClosedException e) {
@@ -205,18 +230,30 @@ public final class ConfirmingPublisher implements AutoCloseable {
 
   /** The AMQP properties of a message row (public for the JMH benchmark of this mapping). */
   public static AMQP.BasicProperties properties(OutboxRow row) {
-    return new AMQP.BasicProperties.Builder()
+    AMQP.BasicProperties.Builder b = new AMQP.BasicProperties.Builder()
         .deliveryMode(row.deliveryMode() == 1 ? 1 : 2)
         .contentType(row.contentType())
         .replyTo(row.replyTo())
         .correlationId(row.correlationId())
         .messageId(row.messageId())
-        .timestamp(new Date(row.createdAtMillis()))
-        .build();
+        .timestamp(new Date(row.createdAtMillis()));
+    OutboxRow.Fields f = row.fields();
+    if (f != OutboxRow.Fields.NONE) {
+      b.headers(f.headers())
+          .type(f.type())
+          .appId(f.appId())
+          .expiration(f.expirationMs() == null ? null : Long.toString(f.expirationMs()))
+          .priority(f.priority())
+          .contentEncoding(f.contentEncoding());
+    }
+    return b.build();
   }
 
-  /** The body bytes of a message row: its text as UTF-8. */
+  /** The body bytes of a message row: its bytes as queued, or its text as UTF-8. */
   public static byte[] body(OutboxRow row) {
+    if (row.bodyBytes() != null) {
+      return row.bodyBytes();
+    }
     return row.body() == null ? new byte[0] : row.body().getBytes(StandardCharsets.UTF_8);
   }
 
@@ -305,7 +342,18 @@ public final class ConfirmingPublisher implements AutoCloseable {
   }
 
   private void settle(Pending p, Outcome outcome, String reason) {
-    byMessageId.remove(p.messageId, p);
+    byMessageId.computeIfPresent(p.messageId, (id, head) -> {
+      if (head == p) {
+        return p.sameId;
+      }
+      for (Pending q = head; q.sameId != null; q = q.sameId) {
+        if (q.sameId == p) {
+          q.sameId = p.sameId;
+          break;
+        }
+      }
+      return head;
+    });
     p.tracker.settle(p.index, outcome, reason);
   }
 
@@ -328,6 +376,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
     final String messageId;
     final String exchange;
     volatile String returned;
+    Pending sameId; // the next pending message with this message id; written only inside byMessageId's compute
 
     Pending(Tracker tracker, int index, String messageId, String exchange) {
       this.tracker = tracker;

@@ -105,6 +105,10 @@ final class Settlements {
             retrying.add(row.id(), "attempt " + attempts + " of " + maxAttempts + " failed: " + reason);
           }
         }
+        case UNSENDABLE -> { // whatever on_unroutable says: it reached no broker, and a retry cannot change that
+          dead.add(new Settlement.Failed(row.id(), reason));
+          deadLettered.add(row.id(), reason);
+        }
         case NOT_SENT -> retry = true;
       }
     }

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -27,7 +28,9 @@ public final class OutboxStore {
   private static final String COLUMNS =
       "o.id, o.tx::text, o.kind, o.exchange, o.routing_key, o.body, o.delivery_mode, o.content_type, o.reply_to,"
           + " o.correlation_id, coalesce(o.message_id, o.id::text),"
-          + " (extract(epoch from o.created_at) operator(pg_catalog.*) 1000)::bigint, o.attempts";
+          + " (extract(epoch from o.created_at) operator(pg_catalog.*) 1000)::bigint, o.attempts,"
+          // The optional fields last: null (a few bytes each on the wire) for a plain amqp.publish row.
+          + " o.body_bytes, o.headers::text, o.type, o.app_id, o.expiration_ms, o.priority, o.content_encoding";
 
   // One statement, so the rows and the snapshot belong together. The lock test fences claims: a bridge that lost its
   // lock session claims nothing more, whatever its actors believe. age(xmin) counts from the next xid to be assigned
@@ -106,7 +109,7 @@ public final class OutboxStore {
   private static final String RECLAIM = "select amqp.outbox_reclaim(lock_wait => ?::interval, max_rows => ?)";
 
   /** The revision of schema amqp this bridge's SQL needs: sql/functions/amqp.schema_version.sql returns it. */
-  public static final int SCHEMA_VERSION = 3;
+  public static final int SCHEMA_VERSION = 4;
 
   private static final String SCHEMA_VERSION_QUERY = "select amqp.schema_version()";
 
@@ -474,12 +477,40 @@ public final class OutboxStore {
         rs.getString(i + 3),
         rs.getString(i + 4),
         rs.getString(i + 5),
+        rs.getBytes(i + 13),
         rs.getInt(i + 6),
         rs.getString(i + 7),
         rs.getString(i + 8),
         rs.getString(i + 9),
         rs.getString(i + 10),
         rs.getLong(i + 11),
-        rs.getInt(i + 12));
+        rs.getInt(i + 12),
+        fields(rs, i + 14));
+  }
+
+  /** Columns {@code i..i+5}: headers::text, type, app_id, expiration_ms, priority, content_encoding. */
+  private static OutboxRow.Fields fields(ResultSet rs, int i) throws SQLException {
+    String headers = rs.getString(i);
+    String type = rs.getString(i + 1);
+    String appId = rs.getString(i + 2);
+    long expiration = rs.getLong(i + 3);
+    Long expirationMs = rs.wasNull() ? null : expiration;
+    int priority = rs.getInt(i + 4);
+    Integer priorityOrNull = rs.wasNull() ? null : priority;
+    String contentEncoding = rs.getString(i + 5);
+    if (headers == null && type == null && appId == null && expirationMs == null && priorityOrNull == null
+        && contentEncoding == null) {
+      return OutboxRow.Fields.NONE;
+    }
+    Map<String, Object> table = null;
+    String headersError = null;
+    if (headers != null) {
+      try {
+        table = HeaderTable.parse(headers);
+      } catch (IllegalArgumentException e) {
+        headersError = e.getMessage(); // not thrown: one such row must not stop the claim of every other
+      }
+    }
+    return new OutboxRow.Fields(table, type, appId, expirationMs, priorityOrNull, contentEncoding, headersError);
   }
 }

@@ -71,7 +71,50 @@ class SqlBadInputPostgresTest {
             "select amqp.exchange_declare(%d, 'e', '', false, true)",
             "22023", "amqp.exchange_declare: unknown exchange_type ''"),
         Arguments.of("disconnect of an unknown broker", "select amqp.disconnect(987654)",
-            "23503", "amqp.disconnect: unknown broker_id 987654"));
+            "23503", "amqp.disconnect: unknown broker_id 987654"),
+        // Message fidelity: headers, properties, trace context, the JSON and binary functions.
+        Arguments.of("headers that are an array", "select amqp.publish(%d, 'e', 'k', 'm', headers => '[1, 2]')",
+            "22023", "amqp.publish: headers must be a JSON object, not array"),
+        Arguments.of("publish_many headers that are a string",
+            "select amqp.publish_many(%d, 'e', array['k'], array['m'], headers => '\"h\"')",
+            "22023", "amqp.publish_many: headers must be a JSON object, not string"),
+        Arguments.of("a header name of 256 bytes",
+            "select amqp.publish(%d, 'e', 'k', 'm', headers => jsonb_build_object(repeat('h', 256), 1))",
+            "22001", "amqp.publish: a header name is 256 bytes long, AMQP allows at most 255"),
+        Arguments.of("a nested header name of 300 bytes",
+            "select amqp.publish_json(%d, 'e', 'k', '{}', headers => jsonb_build_object('o', jsonb_build_array("
+                + "jsonb_build_object(repeat('h', 300), true))))",
+            "22001", "amqp.publish_json: a header name is 300 bytes long, AMQP allows at most 255"),
+        Arguments.of("headers nested 17 deep", "select amqp.publish(%d, 'e', 'k', 'm', headers => '"
+            + "{\"a\": ".repeat(17) + "1" + "}".repeat(17) + "')",
+            "22023", "amqp.publish: headers nest deeper than 16 levels (at a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a)"),
+        Arguments.of("an integer header beyond 64 bits",
+            "select amqp.publish(%d, 'e', 'k', 'm', headers => '{\"n\": 99999999999999999999}')",
+            "22003", "amqp.publish: header n holds a number AMQP cannot carry"),
+        Arguments.of("priority 256", "select amqp.publish(%d, 'e', 'k', 'm', priority => 256)",
+            "22023", "amqp.publish: priority 256 is outside 0-255"),
+        Arguments.of("priority -1", "select amqp.publish_bytes(%d, 'e', 'k', '\\x00', priority => -1)",
+            "22023", "amqp.publish_bytes: priority -1 is outside 0-255"),
+        Arguments.of("a negative expiration", "select amqp.publish(%d, 'e', 'k', 'm', expiration => interval '-1 second')",
+            "22023", "amqp.publish: expiration -00:00:01 is negative"),
+        Arguments.of("a traceparent that is not W3C's",
+            "begin; set local amqp.traceparent = '00-abc-def-01'; select amqp.publish(%d, 'e', 'k', 'm'); commit",
+            "22023", "amqp.publish: amqp.traceparent '00-abc-def-01' is not a W3C traceparent"),
+        Arguments.of("an all-zero trace id",
+            "begin; set local amqp.traceparent = '00-00000000000000000000000000000000-00f067aa0ba902b7-01';"
+                + " select amqp.publish_many(%d, 'e', array['k'], array['m']); commit",
+            "22023", "amqp.publish_many: amqp.traceparent '00-00000000000000000000000000000000-00f067aa0ba902b7-01'"
+                + " is not a W3C traceparent"),
+        Arguments.of("message_id of 256 bytes",
+            "select amqp.publish(%d, 'e', 'k', 'm', message_id => repeat('i', 256))",
+            "22001", "amqp.publish: message_id is 256 bytes long, AMQP allows at most 255"),
+        Arguments.of("publish_many message_ids of the wrong length",
+            "select amqp.publish_many(%d, 'e', array['k'], array['a', 'b'], message_ids => array['only-one'])",
+            "22023", "amqp.publish_many: message_ids has 1 elements but messages has 2"),
+        Arguments.of("publish_json of a NULL payload", "select amqp.publish_json(%d, 'e', 'k', null)",
+            "22004", "amqp.publish_json: payload must not be null"),
+        Arguments.of("publish_bytes of a NULL body", "select amqp.publish_bytes(%d, 'e', 'k', null)",
+            "22004", "amqp.publish_bytes: body must not be null"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -83,6 +126,18 @@ class SqlBadInputPostgresTest {
     assertEquals(message, e.getMessage(), label);
     assertNotNull(e.getHint(), () -> label + ": a hint");
     assertEquals(before, db.queryLong("select count(*) from amqp.outbox"), "nothing queued");
+  }
+
+  @Test
+  void headersCountAgainstMaxBodyBytes() throws SQLException {
+    long before = db.queryLong("select count(*) from amqp.outbox");
+    ServerErrorMessage e = serverError("select amqp.publish(" + broker + ", 'e', 'k', 'm',"
+        + " headers => jsonb_build_object('h', repeat('x', 8388600)))");
+    assertEquals("54000", e.getSQLState());
+    assertEquals("amqp.publish: message of 1 bytes with 8388609 bytes of headers exceeds max_body_bytes 8388608 of"
+        + " broker_id " + broker, e.getMessage());
+    assertNotNull(e.getHint());
+    assertEquals(before, db.queryLong("select count(*) from amqp.outbox"));
   }
 
   @Test
@@ -107,12 +162,13 @@ class SqlBadInputPostgresTest {
   }
 
   @Test
-  void binaryIsNotAcceptedAsAMessageUseBase64() throws SQLException {
+  void binaryIsNotAcceptedAsATextMessageItGoesThroughPublishBytes() throws SQLException {
     ServerErrorMessage e = serverError("select amqp.publish(" + broker + ", 'e', 'k', '\\x00ff'::bytea)");
     assertEquals("42883", e.getSQLState()); // no amqp.publish(..., bytea): PostgreSQL's hint says to cast
     assertNotNull(e.getHint());
-    db.exec("select amqp.publish(?, 'e', 'k', encode('\\x00ff'::bytea, 'base64'), content_type => 'application/base64')",
-        broker);
+    db.exec("select amqp.publish_bytes(?, 'e', 'k', '\\x00ff'::bytea)", broker);
+    assertEquals(1, db.queryLong("select count(*) from amqp.outbox where broker_id = ? and body_bytes = '\\x00ff'",
+        broker));
   }
 
   @Test

@@ -5,6 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Delivery;
+import io.pgamqp.Bridge;
+import io.pgamqp.testkit.AmqpTestClient;
+import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Route;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
 import java.io.IOException;
@@ -13,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,7 +71,47 @@ class ExtensionPostgresTest {
             extension.exec("create extension amqp");
             SchemaListing.assertSameSchema(script, extension);
             assertEquals(1L, extension.queryLong("select count(*) from pg_extension where extname = 'amqp'"
-                    + " and extversion = '0.1.0' and not extrelocatable and extnamespace = 'amqp'::regnamespace"));
+                    + " and extversion = '0.2.0' and not extrelocatable and extnamespace = 'amqp'::regnamespace"));
+        }
+    }
+
+    /**
+     * A database at 0.1.0 (pg_amqp's eight-argument API, text bodies only) with messages waiting: ALTER EXTENSION amqp
+     * UPDATE gives exactly a fresh 0.2.0, keeps the waiting rows, and a bridge then sends them with their properties.
+     */
+    @Test
+    void alterExtensionUpdateFrom010KeepsAndSendsPendingMessages() throws Exception {
+        try (TestDatabase upgraded = TestServers.get().createEmptyDatabase("ext_upgrade");
+             TestDatabase fresh = TestServers.get().createEmptyDatabase("ext_upgrade_fresh");
+             AmqpTestClient amqp = new AmqpTestClient()) {
+            upgraded.exec("create extension amqp version '0.1.0'");
+            int broker = upgraded.insertBroker();
+            Route route = Route.declare(amqp, "ext-upgrade");
+            upgraded.exec("select amqp.publish(?, ?, ?, 'queued at 0.1.0', 1, 'text/plain', 'replies', 'corr')",
+                    broker, route.exchange(), route.routingKey());
+            upgraded.exec("select amqp.publish_many(?, ?, array[?], array['many-1', 'many-2'])", broker,
+                    route.exchange(), route.routingKey());
+
+            upgraded.exec("alter extension amqp update");
+            fresh.exec("create extension amqp");
+
+            SchemaListing.assertSameSchema(fresh, upgraded);
+            assertEquals(1L, upgraded.queryLong("select count(*) from pg_extension where extname = 'amqp'"
+                    + " and extversion = '0.2.0'"));
+            assertEquals(3L, upgraded.queryLong("select backlog from amqp.status where broker_id = ?", broker));
+            upgraded.exec("select amqp.publish_json(?, ?, ?, '{\"after\": true}', headers => '{\"v\": 2}')", broker,
+                    route.exchange(), route.routingKey());
+            try (Bridge bridge = BridgeRunner.start(upgraded)) {
+                List<Delivery> d = amqp.drain(route.queue(), 4, Duration.ofSeconds(30));
+                assertEquals(List.of("queued at 0.1.0", "many-1", "many-2", "{\"after\": true}"),
+                        d.stream().map(x -> new String(x.getBody(), StandardCharsets.UTF_8)).toList());
+                AMQP.BasicProperties first = d.get(0).getProperties();
+                assertEquals(1, first.getDeliveryMode());
+                assertEquals("text/plain", first.getContentType());
+                assertEquals("replies", first.getReplyTo());
+                assertEquals("corr", first.getCorrelationId());
+                assertEquals(2L, d.get(3).getProperties().getHeaders().get("v"));
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package io.pgamqp.sql;
 
 import static io.pgamqp.sql.ServerErrors.assertServerErrorState;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
@@ -22,9 +23,10 @@ class FunctionPrivilegesPostgresTest {
     private static final String INSUFFICIENT_PRIVILEGE = "42501";
 
     /** The amqp schema's own functions (dblink's, when it lives in amqp, belong to the extension). */
-    private static final String OWN_FUNCTIONS = "from pg_proc p where p.pronamespace = 'amqp'::regnamespace"
+    private static final String OWN_FUNCTIONS = "from pg_proc p join pg_language l on l.oid = p.prolang where p.pronamespace = 'amqp'::regnamespace"
             + " and not exists (select from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid"
             + " and d.deptype = 'e')";
+    private static final String WRAPPERS = "('publish', 'publish_json', 'publish_bytes')";
 
     private TestDatabase db;
     private int broker;
@@ -46,13 +48,16 @@ class FunctionPrivilegesPostgresTest {
     void everyFunctionIsVolatileSecurityDefinerWithAPinnedSearchPath() throws SQLException {
         List<Map<String, Object>> functions = Sql.rows(db, "select p.proname::text as name,"
                 + " p.provolatile::text as volatility, p.prosecdef as definer, array_to_string(p.proconfig, ';') as config "
-                + OWN_FUNCTIONS + " order by 1");
+                + OWN_FUNCTIONS + " and p.proname not in " + WRAPPERS + " order by 1");
         assertEquals(List.of("autonomous_publish", "broker_changed", "broker_policy_check", "broker_state_replace",
                         "broker_status", "dead_letter_outbox", "dead_letter_purge", "dead_letter_replay", "disconnect",
-                        "exchange_declare", "exchange_undeclare", "outbox_reclaim", "publish", "publish_many", "schema_version"),
+                        "enqueue", "exchange_declare", "exchange_undeclare", "message_headers", "outbox_reclaim",
+                        "publish_many", "schema_version"),
                 functions.stream().map(f -> f.get("name")).toList());
         for (Map<String, Object> function : functions) {
-            assertEquals("v", function.get("volatility"), () -> "VOLATILE: " + function);
+            // message_headers only reads (the session's settings): STABLE, so that it can be planned as such.
+            assertEquals("message_headers".equals(function.get("name")) ? "s" : "v", function.get("volatility"),
+                () -> "VOLATILE: " + function);
             assertEquals(true, function.get("definer"), () -> "SECURITY DEFINER: " + function);
             // broker_status also plans per broker and without JIT (see its header); publish_many plans once, so
             // that its plans do not copy the arrays it is passed.
@@ -65,6 +70,29 @@ class FunctionPrivilegesPostgresTest {
         }
     }
 
+    /**
+     * amqp.publish, publish_json and publish_bytes are plain SQL without SECURITY DEFINER or SET so that PostgreSQL
+     * inlines them into the caller's query: they must do nothing but call amqp.enqueue (which is SECURITY DEFINER).
+     */
+    @Test
+    void thePublishWrappersAreInlinableSqlThatOnlyCallsEnqueue() throws SQLException {
+        List<Map<String, Object>> wrappers = Sql.rows(db, "select p.proname::text as name, p.prosecdef as definer,"
+                + " p.proconfig is null as unset, p.prosrc as source, l.lanname::text as language " + OWN_FUNCTIONS
+                + " and p.proname in " + WRAPPERS + " order by 1");
+        assertEquals(List.of("publish", "publish_bytes", "publish_json"), wrappers.stream().map(f -> f.get("name")).toList());
+        for (Map<String, Object> w : wrappers) {
+            assertEquals(false, w.get("definer"), () -> "not SECURITY DEFINER (it would not be inlined): " + w);
+            assertEquals(true, w.get("unset"), () -> "no SET (it would not be inlined): " + w);
+            assertEquals("sql", w.get("language"), () -> "plain SQL: " + w);
+            String source = ((String) w.get("source")).strip();
+            assertTrue(source.startsWith("select amqp.enqueue('amqp." + w.get("name") + "',"), source);
+            assertEquals(2, source.split("amqp\\.", -1).length - 1, () -> "calls amqp.enqueue and nothing else: " + source);
+        }
+        String plan = Sql.rows(db, "explain (verbose, costs off) select amqp.publish(1, 'x', 'k', 'm')").stream()
+                .map(r -> String.valueOf(r.values().iterator().next())).reduce("", (a, b) -> a + b + "\n");
+        assertTrue(plan.contains("amqp.enqueue('amqp.publish'"), () -> "amqp.publish is inlined:\n" + plan);
+    }
+
     @Test
     void disconnectIsStrictLikePgAmqps() throws SQLException {
         assertEquals(1L, db.queryLong("select count(*) from pg_proc where oid = 'amqp.disconnect(integer)'::regprocedure"
@@ -75,7 +103,8 @@ class FunctionPrivilegesPostgresTest {
     void publicMayExecuteTheFourApiFunctionsAndTouchNoTable() throws SQLException {
         List<Map<String, Object>> executable = Sql.rows(db, "select p.proname::text as name " + OWN_FUNCTIONS
                 + " and has_function_privilege('public', p.oid, 'execute') order by 1");
-        assertEquals(List.of("autonomous_publish", "disconnect", "exchange_declare", "publish"),
+        // enqueue: the body of the (inlined) publish, which runs as the caller.
+        assertEquals(List.of("autonomous_publish", "disconnect", "enqueue", "exchange_declare", "publish"),
                 executable.stream().map(f -> f.get("name")).toList());
         assertEquals(0L, db.queryLong("select count(*) from pg_class c, aclexplode(c.relacl) a"
                 + " where c.relnamespace = 'amqp'::regnamespace and a.grantee = 0"), "no table privilege for PUBLIC");
