@@ -18,9 +18,6 @@ grant execute on function
         varchar, interval, integer, varchar),
     amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar, jsonb, varchar,
         varchar, varchar, interval, integer, varchar),
-    -- What the inlined publish wrappers call, as the caller: amqp.publish is PUBLIC, so is its body.
-    amqp.enqueue(text, integer, varchar, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb, varchar,
-        varchar, varchar, interval, integer, varchar),
     amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean),
     amqp.disconnect(integer)
     to public;
@@ -66,6 +63,7 @@ begin
                 varchar[]),
             amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar, jsonb,
                 varchar, varchar, varchar, interval, integer, varchar),
+            -- What the inlined publish_json and publish_bytes call, as the caller.
             amqp.enqueue(text, integer, varchar, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb,
                 varchar, varchar, varchar, interval, integer, varchar),
             amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean),

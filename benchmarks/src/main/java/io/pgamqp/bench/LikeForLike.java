@@ -80,7 +80,7 @@ final class LikeForLike {
           results.add(new Result(cell, messages, perf, b.rate, b.dbMicros, b.duplicates));
         }
         System.out.println("  the bridge's time per batch (means over the run): "
-            + OnlineLatency.breakdown(bridge.httpPort()));
+            + OnlineLatency.breakdown(bridge));
       }
     } finally {
       Databases.drop(pgAdminUrl, user, db);

@@ -106,7 +106,7 @@ final class OnlineLatency {
       AtomicLong received) {
 
     Result run(ServiceBridge bridge, long[] receivedAt) throws Exception {
-      String before = metricsText(bridge.httpPort()); // the bridge's counters, to subtract at the end
+      String before = metricsText(bridge); // the bridge's counters, to subtract at the end
       int firstSeq = nextSeq.get();
       AtomicBoolean stop = new AtomicBoolean();
       long start = System.nanoTime();
@@ -153,7 +153,7 @@ final class OnlineLatency {
       while (received.get() < total && System.nanoTime() < until) {
         Thread.sleep(10);
       }
-      String batches = breakdown(bridge.httpPort(), before);
+      String batches = breakdown(bridge, before);
       Histogram h = new Histogram(60_000_000L, 3);
       long inWindow = 0;
       long lost = 0;
@@ -281,8 +281,8 @@ final class OnlineLatency {
   private static final String[] SERIES = {"claim", "sweep", "settle"};
 
   /** Means of the bridge's per-batch metrics for broker 1 between two /metrics readings. */
-  static String breakdown(int httpPort, String before) {
-    String text = metricsText(httpPort);
+  static String breakdown(ServiceBridge bridge, String before) {
+    String text = metricsText(bridge);
     if (text == null || before == null) {
       return "(metrics unavailable)";
     }
@@ -303,16 +303,18 @@ final class OnlineLatency {
   }
 
   /** Means of the bridge's per-batch metrics for broker 1 over its whole run. */
-  static String breakdown(int httpPort) {
-    return breakdown(httpPort, "");
+  static String breakdown(ServiceBridge bridge) {
+    return breakdown(bridge, "");
   }
 
-  private static String metricsText(int httpPort) {
+  /** The bridge's /metrics text, or null when it cannot be read (the breakdown then says so). */
+  private static String metricsText(ServiceBridge bridge) {
     try {
-      return java.net.http.HttpClient.newHttpClient().send(
-          java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + httpPort + "/metrics"))
-              .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-    } catch (Exception e) {
+      return bridge.metrics();
+    } catch (java.io.IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
       return null;
     }
   }

@@ -98,10 +98,6 @@ final class ServiceBridge implements AutoCloseable {
     return sum;
   }
 
-  int httpPort() {
-    return httpPort;
-  }
-
   long pid() {
     return process.pid();
   }

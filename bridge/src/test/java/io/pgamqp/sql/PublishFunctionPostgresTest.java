@@ -250,6 +250,8 @@ class PublishFunctionPostgresTest {
      */
     @ParameterizedTest
     @ValueSource(strings = {
+        "amqp.publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar, jsonb, varchar, varchar,"
+            + " varchar, interval, integer, varchar)",
         "amqp.enqueue(text, integer, varchar, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb, varchar,"
             + " varchar, varchar, interval, integer, varchar)",
         "amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[], jsonb, varchar[])",
