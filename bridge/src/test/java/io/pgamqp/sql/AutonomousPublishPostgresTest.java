@@ -77,6 +77,32 @@ class AutonomousPublishPostgresTest {
                 named.get("body"), named.get("correlation_id"), ((Number) named.get("delivery_mode")).intValue()));
     }
 
+    /**
+     * The optional fields travel through dblink as typed literals, and the trace context is the caller's session's
+     * (the dblink session has none): it is merged into the headers before the remote call.
+     */
+    @Test
+    void optionalFieldsAndTheCallersTraceContextArriveThroughDblink() throws SQLException {
+        int broker = db.insertBroker();
+        String traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        try (Connection caller = db.connect()) {
+            caller.setAutoCommit(false);
+            Sql.exec(caller, "set local amqp.traceparent = '" + traceparent + "'");
+            Sql.value(caller, "select amqp.autonomous_publish(?, 'ex', 'k', 'fields', headers => '{\"it''s\": [1, 2.5]}',"
+                    + " message_id => 'm''1', type => 't', app_id => 'a', expiration => interval '1.5 seconds',"
+                    + " priority => 9, content_encoding => 'gzip')", broker);
+            caller.rollback(); // autonomous: the row stays
+        }
+        List<Map<String, Object>> rows = Sql.rows(db, "select headers::text as headers, message_id, type, app_id,"
+                + " expiration_ms, priority, content_encoding from amqp.outbox where broker_id = ?", broker);
+        assertEquals(1, rows.size(), rows::toString);
+        Map<String, Object> row = rows.get(0);
+        assertEquals("{\"it's\": [1, 2.5], \"traceparent\": \"" + traceparent + "\"}", row.get("headers"));
+        assertEquals(List.of("m'1", "t", "a", 1500L, 9, "gzip"), List.of(row.get("message_id"), row.get("type"),
+                row.get("app_id"), ((Number) row.get("expiration_ms")).longValue(),
+                ((Number) row.get("priority")).intValue(), row.get("content_encoding")));
+    }
+
     @Test
     void errorsOfTheRemotePublishSurfaceUnchanged() throws SQLException {
         long rowsBefore = db.queryLong("select count(*) from amqp.outbox");
