@@ -61,6 +61,8 @@ begin
                 varchar, varchar, interval, integer, varchar),
             amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[], jsonb,
                 varchar[]),
+            -- The trigger function: CREATE TRIGGER needs EXECUTE on it (and TRIGGER on the table).
+            amqp.publish_changes(),
             amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar, jsonb,
                 varchar, varchar, varchar, interval, integer, varchar),
             -- What the inlined publish_json and publish_bytes call, as the caller.

@@ -56,7 +56,7 @@ class FunctionPrivilegesPostgresTest {
         assertEquals(List.of("autonomous_publish", "broker_changed", "broker_policy_check", "broker_state_replace",
                         "broker_status", "dead_letter_outbox", "dead_letter_purge", "dead_letter_replay", "disconnect",
                         "enqueue", "exchange_declare", "exchange_undeclare", "outbox_reclaim", "publish",
-                        "publish_many", "schema_version"),
+                        "publish_changes", "publish_many", "schema_version"),
                 functions.stream().map(f -> f.get("name")).toList());
         for (Map<String, Object> function : functions) {
             assertEquals("v", function.get("volatility"), () -> "VOLATILE: " + function);
