@@ -2031,6 +2031,15 @@ declare
     v_old_table name;
     v_new_table name;
     v_queued bigint;
+    v_longest integer;
+    v_rows text;
+    v_prefix text;
+    v_suffix text;
+    v_headers jsonb;
+    v_max_body_bytes integer;
+    v_bridge_waiting boolean;
+    v_publisher_role name;
+    v_max_pending_rows bigint;
 begin
     if tg_nargs <> 3 then
         raise exception using errcode = '22023',
@@ -2068,25 +2077,22 @@ begin
     v_routing_key := pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(v_template,
         '{schema}', tg_table_schema), '{table}', tg_table_name), '{op}', v_op);
 
-    if tg_level = 'ROW' then
-        perform amqp.enqueue('amqp.publish_changes', v_broker_id, v_exchange, v_routing_key,
-            pg_catalog.jsonb_build_object('op', v_op, 'schema', tg_table_schema, 'table', tg_table_name,
-                'old', case when tg_op in ('UPDATE', 'DELETE') then pg_catalog.to_jsonb(old) end,
-                'new', case when tg_op in ('INSERT', 'UPDATE') then pg_catalog.to_jsonb(new) end,
-                'xid', pg_catalog.pg_current_xact_id()::text, 'at', pg_catalog.now())::text,
-            null, null, 'application/json', null, null,
-            pg_catalog.jsonb_build_object('pgamqp-table', tg_table_schema || '.' || tg_table_name, 'pgamqp-op', v_op),
-            null, null, null, null, null, null);
-        return null;
-    end if;
+    -- Every body is {"op", "schema", "table", "old", "new", "xid", "at"} in that order: the row's JSON (to_json, as
+    -- PostgreSQL writes it) between a prefix and a suffix built once per firing.
+    v_headers := pg_catalog.jsonb_build_object('pgamqp-table', tg_table_schema || '.' || tg_table_name, 'pgamqp-op', v_op);
+    v_prefix := '{"op": ' || pg_catalog.to_json(v_op)::text || ', "schema": ' || pg_catalog.to_json(tg_table_schema)::text
+        || ', "table": ' || pg_catalog.to_json(tg_table_name)::text || ', "old": ';
+    v_suffix := ', "xid": "' || pg_catalog.pg_current_xact_id()::text || '", "at": '
+        || pg_catalog.to_json(pg_catalog.now())::text || '}';
 
-    if tg_op = 'TRUNCATE' then
+    if tg_level = 'ROW' or tg_op = 'TRUNCATE' then
+        -- OLD is null for an INSERT, NEW for a DELETE; a TRUNCATE has neither.
         perform amqp.enqueue('amqp.publish_changes', v_broker_id, v_exchange, v_routing_key,
-            pg_catalog.jsonb_build_object('op', v_op, 'schema', tg_table_schema, 'table', tg_table_name,
-                'old', null, 'new', null, 'xid', pg_catalog.pg_current_xact_id()::text, 'at', pg_catalog.now())::text,
-            null, null, 'application/json', null, null,
-            pg_catalog.jsonb_build_object('pgamqp-table', tg_table_schema || '.' || tg_table_name, 'pgamqp-op', v_op),
-            null, null, null, null, null, null);
+            v_prefix || case when tg_level = 'ROW' then coalesce(pg_catalog.to_json(old)::text, 'null') else 'null' end
+                || ', "new": '
+                || case when tg_level = 'ROW' then coalesce(pg_catalog.to_json(new)::text, 'null') else 'null' end
+                || v_suffix,
+            null, null, 'application/json', null, null, v_headers, null, null, null, null, null, null);
         return null;
     end if;
 
@@ -2104,22 +2110,55 @@ begin
                 || 'old_rows new table as new_rows for each statement execute function amqp.publish_changes(...); '
                 || 'or use for each row';
     end if;
-    -- One INSERT for the statement, through publish_many: its checks, one NOTIFY. An UPDATE's old and new rows are
-    -- paired by their position in the two transition tables, which PostgreSQL fills in the same order.
-    execute pg_catalog.format(
-        'select amqp.publish_many($1, $2, array[$3], pg_catalog.array_agg(pg_catalog.jsonb_build_object(''op'', $4,'
-        || ' ''schema'', $5, ''table'', $6, ''old'', o.r, ''new'', n.r, ''xid'', pg_catalog.pg_current_xact_id()::text,'
-        || ' ''at'', pg_catalog.now())::text order by coalesce(n.i, o.i)), null, ''application/json'', null, null, $7)'
-        || ' from %s full join %s on o.i = n.i',
-        case when v_old_table is null then '(select null::jsonb as r, null::bigint as i where false) as o'
-             else pg_catalog.format('(select pg_catalog.to_jsonb(x) as r, pg_catalog.row_number() over () as i'
-                                    || ' from %I x) as o', v_old_table) end,
-        case when v_new_table is null then '(select null::jsonb as r, null::bigint as i where false) as n'
-             else pg_catalog.format('(select pg_catalog.to_jsonb(x) as r, pg_catalog.row_number() over () as i'
-                                    || ' from %I x) as n', v_new_table) end)
-       into v_queued
-       using v_broker_id, v_exchange, v_routing_key, v_op, tg_table_schema, tg_table_name,
-             pg_catalog.jsonb_build_object('pgamqp-table', tg_table_schema || '.' || tg_table_name, 'pgamqp-op', v_op);
+    -- One INSERT for the statement, straight from the transition tables: the arguments and the broker are checked
+    -- once, as publish_many would (publish_many itself would first copy every body into an array, 3x the cost), and
+    -- each body is the row's JSON between a prefix and a suffix built once. An UPDATE's old and new rows are paired
+    -- by their position in the two transition tables, which PostgreSQL fills in the same order.
+    if amqp.message_is_bad(v_broker_id, v_exchange, v_routing_key, true, null, 'application/json', null, null, null,
+            null, null, null, null, null) then
+        perform amqp.message_refuse('amqp.publish_changes', v_broker_id, v_exchange, v_routing_key, true, null,
+            'application/json', null, null, null, null, null, null, null, null);
+    end if;
+    select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now(), s.publisher_role, s.max_pending_rows
+      into v_max_body_bytes, v_bridge_waiting, v_publisher_role, v_max_pending_rows
+      from amqp.broker_state s
+     where s.broker_id = v_broker_id;
+    if not found then
+        raise exception using errcode = '23503',
+            message = pg_catalog.format('amqp.publish_changes: unknown broker_id %s', v_broker_id),
+            hint = 'insert the broker first: insert into amqp.broker(host, port, vhost, username, password) values (...)';
+    end if;
+    v_rows := case when v_old_table is null
+                   then pg_catalog.format('(select null::record as o, x as n, 0::bigint as i from %I x) r', v_new_table)
+                   when v_new_table is null
+                   then pg_catalog.format('(select x as o, null::record as n, 0::bigint as i from %I x) r', v_old_table)
+                   else pg_catalog.format('(select o.x as o, n.x as n, o.i from (select x, pg_catalog.row_number() over ()'
+                       || ' as i from %I x) o join (select x, pg_catalog.row_number() over () as i from %I x) n'
+                       || ' on n.i = o.i) r', v_old_table, v_new_table) end;
+    if v_publisher_role is not null or v_max_pending_rows is not null then
+        execute 'select pg_catalog.count(*) from ' || v_rows into v_queued;
+        perform amqp.broker_policy_check(v_broker_id, 'amqp.publish_changes', v_publisher_role, v_max_pending_rows,
+            v_queued::integer);
+    end if;
+    -- The xid exists already (this transaction changed the table), before the ids' nextvals (see amqp.outbox.tx).
+    execute 'with ins as (insert into amqp.outbox (broker_id, tx, exchange, routing_key, body, content_type, headers)'
+        || ' select $1, pg_catalog.pg_current_xact_id(), $2, $3, $4 || coalesce(pg_catalog.to_json(r.o)::text, ''null'')'
+        || ' || '', "new": '' || coalesce(pg_catalog.to_json(r.n)::text, ''null'') || $5, ''application/json'', $6'
+        || ' from ' || v_rows || ' order by r.i returning pg_catalog.octet_length(body) as len)'
+        || ' select pg_catalog.count(*), pg_catalog.max(ins.len) from ins'
+       into v_queued, v_longest
+       using v_broker_id, v_exchange, v_routing_key, v_prefix, v_suffix, v_headers;
+    if v_longest + pg_catalog.octet_length(v_headers::text) > v_max_body_bytes then
+        raise exception using errcode = '54000',
+            message = pg_catalog.format('amqp.publish_changes: a change event of %s bytes with %s bytes of headers '
+                || 'exceeds max_body_bytes %s of broker_id %s', v_longest, pg_catalog.octet_length(v_headers::text),
+                v_max_body_bytes, v_broker_id),
+            hint = 'raise amqp.broker_state.max_body_bytes for this broker, or publish changes of narrower rows';
+    end if;
+    -- One notification for the statement; folded with others of this transaction, sent at commit.
+    if v_queued > 0 and v_bridge_waiting then
+        perform pg_catalog.pg_notify('amqp_outbox', v_broker_id::text);
+    end if;
     return null;
 end
 $fn$;
