@@ -25,7 +25,11 @@ final class SqlCost {
   private static final Pattern TPS = Pattern.compile("tps = ([0-9.]+) \\(without initial connection time\\)");
 
   /** Rates in transactions per second, times in seconds (the best of two rounds). */
-  record Result(int bulkRows, double publishBulkSeconds, double publishManyBulkSeconds, double insertBulkSeconds) {}
+  record Result(int bulkRows, double publishBulkSeconds, double publishManyBulkSeconds, double insertBulkSeconds,
+      Triggers triggers) {}
+
+  /** A {@code bulkRows}-row INSERT into a table without a trigger and with amqp.publish_changes at either level. */
+  record Triggers(double plainSeconds, double statementLevelSeconds, double rowLevelSeconds) {}
 
   private SqlCost() {}
 
@@ -56,10 +60,41 @@ final class SqlCost {
       }
       System.out.printf("  plain INSERT: %.3f s, amqp.publish: %.3f s, amqp.publish_many: %.3f s%n", insertBulk,
           publishBulk, publishManyBulk);
-      return new Result(bulkRows, publishBulk, publishManyBulk, insertBulk);
+      return new Result(bulkRows, publishBulk, publishManyBulk, insertBulk, triggers(url, user, bulkRows));
     } finally {
       Databases.drop(pgAdminUrl, user, db);
     }
+  }
+
+  /**
+   * The same INSERT of {@code rows} rows into three tables of one shape: without a trigger, with amqp.publish_changes
+   * as a statement-level trigger (a transition table) and as a row-level one; each table emptied (and the outbox
+   * truncated) before each round, best of two.
+   */
+  private static Triggers triggers(String url, String user, int rows) throws Exception {
+    System.out.printf("sql cost: a %,d-row INSERT with and without amqp.publish_changes ...%n", rows);
+    double plain = Double.MAX_VALUE;
+    double statement = Double.MAX_VALUE;
+    double row = Double.MAX_VALUE;
+    try (Connection c = DriverManager.getConnection(url, user, ""); Statement st = c.createStatement()) {
+      for (String t : List.of("plain_rows", "statement_rows", "row_rows")) {
+        st.execute("create table public." + t + " (id bigint primary key, name text, amount numeric, at timestamptz)");
+      }
+      st.execute("create trigger events after insert on public.statement_rows referencing new table as added"
+          + " for each statement execute function amqp.publish_changes(1, 'pgamqp.bench', '{table}.{op}')");
+      st.execute("create trigger events after insert on public.row_rows"
+          + " for each row execute function amqp.publish_changes(1, 'pgamqp.bench', '{table}.{op}')");
+      String values = " select i, 'name-' || i, i * 1.5, now() from generate_series(1, " + rows + ") i";
+      for (int round = 0; round < 2; round++) {
+        st.execute("truncate public.plain_rows, public.statement_rows, public.row_rows, amqp.outbox");
+        plain = Math.min(plain, timed(st, "insert into public.plain_rows" + values));
+        statement = Math.min(statement, timed(st, "insert into public.statement_rows" + values));
+        st.execute("truncate amqp.outbox");
+        row = Math.min(row, timed(st, "insert into public.row_rows" + values));
+      }
+    }
+    System.out.printf("  no trigger: %.3f s, statement-level: %.3f s, row-level: %.3f s%n", plain, statement, row);
+    return new Triggers(plain, statement, row);
   }
 
   /** One wake-up state: pgbench tps of {@code amqp.publish} and of the plain INSERT measured just before it. */

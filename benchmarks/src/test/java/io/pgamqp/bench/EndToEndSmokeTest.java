@@ -24,6 +24,7 @@ class EndToEndSmokeTest {
         table);
     assertTrue(table.contains("publishes in one tx (s) |"), table);
     assertTrue(table.contains("messages via amqp.publish_many in one tx (s) |"), table);
+    assertTrue(table.contains("-row INSERT with amqp.publish_changes, statement level (s) |"), table);
     // --smoke measures one load; a full run adds 25% and 75% for the latency-vs-load table.
     assertTrue(table.contains("| online latency at 50% commit -> receipt"), table);
     assertTrue(table.contains("CPU "), table);
