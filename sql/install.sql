@@ -2137,9 +2137,10 @@ begin
             message = pg_catalog.format('amqp.publish_changes: statement-level trigger %I on %I.%I has no %s transition '
                 || 'table for %s', tg_name, tg_table_schema, tg_table_name,
                 case when v_old_table is null and tg_op <> 'INSERT' then 'old' else 'new' end, v_op),
-            hint = 'declare them: create trigger ... after insert or update or delete on ... referencing old table as '
-                || 'old_rows new table as new_rows for each statement execute function amqp.publish_changes(...); '
-                || 'or use for each row';
+            -- PostgreSQL takes transition tables only on single-event triggers: one trigger per event.
+            hint = 'declare it, one trigger per event: after insert ... referencing new table as added, after update '
+                || '... referencing old table as before new table as after, after delete ... referencing old table as '
+                || 'gone, each for each statement; or use for each row';
     end if;
     -- One INSERT for the statement, straight from the transition tables: the arguments and the broker are checked
     -- once, as publish_many would (publish_many itself would first copy every body into an array, 3x the cost), and
