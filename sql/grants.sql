@@ -15,7 +15,7 @@ revoke execute on all functions in schema amqp from public;
 grant usage on schema amqp to public;
 grant execute on function
     amqp.publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar, jsonb, varchar, varchar,
-        varchar, interval, integer, varchar),
+        varchar, interval, integer, varchar, timestamptz),
     amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar, jsonb, varchar,
         varchar, varchar, interval, integer, varchar),
     amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean),
@@ -54,20 +54,20 @@ begin
         grant usage on schema amqp to amqp_publisher;
         grant execute on function
             amqp.publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar, jsonb, varchar,
-                varchar, varchar, interval, integer, varchar),
+                varchar, varchar, interval, integer, varchar, timestamptz),
             amqp.publish_json(integer, varchar, varchar, jsonb, integer, varchar, varchar, varchar, jsonb, varchar,
-                varchar, varchar, interval, integer, varchar),
+                varchar, varchar, interval, integer, varchar, timestamptz),
             amqp.publish_bytes(integer, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb, varchar,
-                varchar, varchar, interval, integer, varchar),
+                varchar, varchar, interval, integer, varchar, timestamptz),
             amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[], jsonb,
-                varchar[]),
+                varchar[], timestamptz),
             -- The trigger function: CREATE TRIGGER needs EXECUTE on it (and TRIGGER on the table).
             amqp.publish_changes(),
             amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar, jsonb,
                 varchar, varchar, varchar, interval, integer, varchar),
             -- What the inlined publish_json and publish_bytes call, as the caller.
             amqp.enqueue(text, integer, varchar, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb,
-                varchar, varchar, varchar, interval, integer, varchar),
+                varchar, varchar, varchar, interval, integer, varchar, timestamptz),
             amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean),
             amqp.exchange_undeclare(integer, varchar),
             amqp.disconnect(integer)
@@ -125,6 +125,8 @@ begin
         grant execute on function amqp.dead_letter_outbox(integer, bigint[], text[]) to amqp_bridge;
         -- Give the space of settled rows back (TRUNCATE, only through the function that keeps waiting rows).
         grant execute on function amqp.outbox_reclaim(interval, integer) to amqp_bridge;
+        -- Move delayed messages that fell due into the outbox (only through the function: no INSERT on the outbox).
+        grant execute on function amqp.scheduled_release(integer, integer) to amqp_bridge;
         -- Apply declarations and record their outcome.
         grant select, update (status, applied_at, last_error) on amqp.exchange_declaration to amqp_bridge;
         -- The backlog gauges.

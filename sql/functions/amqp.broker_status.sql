@@ -16,7 +16,20 @@
 -- The SET clauses are why this is a function and amqp.status a view on it. Every outbox row, kind
 -- 'p' (message) or 'd' (exchange declaration), is waiting for the bridge.
 -- Changing the result columns: drop view amqp.status and this function first (neither CREATE OR
--- REPLACE can change them), then create both.
+-- REPLACE can change them), then create both: an install older than the scheduled columns does so here (grants.sql
+-- grants the view again).
+do $$
+begin
+    if pg_catalog.to_regprocedure('amqp.broker_status()') is not null
+            and not exists (select from pg_catalog.pg_proc p
+                             where p.oid = pg_catalog.to_regprocedure('amqp.broker_status()')
+                               and 'next_due_at' = any(p.proargnames)) then
+        drop view if exists amqp.status;
+        drop function amqp.broker_status();
+    end if;
+end
+$$;
+
 create or replace function amqp.broker_status()
 returns table (
     broker_id integer,
@@ -33,7 +46,10 @@ returns table (
     connected_to text,
     connected_since timestamptz,
     last_confirm_at timestamptz,
-    bridge_waiting boolean)
+    bridge_waiting boolean,
+    scheduled bigint,
+    scheduled_capped boolean,
+    next_due_at timestamptz)
 language plpgsql
 volatile
 security definer
@@ -109,6 +125,20 @@ begin
         broker_status.connected_since := v_state.connected_since;
         broker_status.last_confirm_at := v_state.last_confirm_at;
         broker_status.bridge_waiting := v_state.waiting;
+
+        -- Delayed messages (amqp.scheduled), counted like the backlog; the next due is one probe of its key.
+        select pg_catalog.count(*) into broker_status.scheduled
+          from (select from amqp.scheduled s
+                 where s.broker_id = v_state.broker_id
+                 order by s.deliver_at, s.id
+                 limit c_cap + 1) capped;
+        broker_status.scheduled_capped := broker_status.scheduled > c_cap;
+        broker_status.scheduled := least(broker_status.scheduled, c_cap);
+        select s.deliver_at into broker_status.next_due_at
+          from amqp.scheduled s
+         where s.broker_id = v_state.broker_id
+         order by s.deliver_at, s.id
+         limit 1;
         return next;
     end loop;
 end
@@ -120,11 +150,12 @@ comment on function amqp.broker_status() is
 create or replace view amqp.status as
 select st.broker_id, st.addresses, st.backlog, st.backlog_capped, st.oldest_pending_age, st.dead_letters,
        st.dead_letters_capped, st.last_error, st.last_error_at, st.owner, st.owned_since, st.connected_to,
-       st.connected_since, st.last_confirm_at, st.bridge_waiting
+       st.connected_since, st.last_confirm_at, st.bridge_waiting, st.scheduled, st.scheduled_capped, st.next_due_at
   from amqp.broker_status() as st;
 
 comment on view amqp.status is
 'One row per broker: addresses (host:port, no passwords), backlog (outbox rows waiting, counted up to '
 '100,000: backlog_capped when there are more), oldest_pending_age, dead_letters (also up to 100,000), and '
 'the bridge''s report from amqp.broker_state: last_error(_at), owner, owned_since, connected_to, '
-'connected_since, last_confirm_at, bridge_waiting.';
+'connected_since, last_confirm_at, bridge_waiting; scheduled (messages waiting for their deliver_at, also up to '
+'100,000: scheduled_capped) and next_due_at, the earliest deliver_at.';

@@ -6,7 +6,20 @@
 -- one-message transaction 3-9% of its rate (pgbench, simple and extended protocol), and publish's cost is held
 -- against a plain INSERT. The checks are shared (amqp.message_is_bad, message_refuse, message_headers); what both
 -- repeat is the lookup, the INSERT and the NOTIFY below. Exactly one of body and body_bytes is not null; the
--- wrappers are inlined into the caller's query (plain SQL functions without SET).
+-- wrappers are inlined into the caller's query (plain SQL functions without SET). A deliver_at in the future queues
+-- the message in amqp.scheduled instead (amqp.publish hands such messages here too), and always tells the bridge:
+-- it sleeps until the next due time it knows of, which this one may precede.
+-- Earlier versions had no deliver_at; that signature goes (looked up first, as in amqp.publish).
+do $$
+begin
+    if pg_catalog.to_regprocedure('amqp.enqueue(text, integer, varchar, varchar, varchar, bytea, integer, varchar, '
+            || 'varchar, varchar, jsonb, varchar, varchar, varchar, interval, integer, varchar)') is not null then
+        drop function amqp.enqueue(text, integer, varchar, varchar, varchar, bytea, integer, varchar, varchar, varchar,
+            jsonb, varchar, varchar, varchar, interval, integer, varchar);
+    end if;
+end
+$$;
+
 create or replace function amqp.enqueue(
     fn text,
     broker_id integer,
@@ -24,7 +37,8 @@ create or replace function amqp.enqueue(
     app_id varchar,
     expiration interval,
     priority integer,
-    content_encoding varchar)
+    content_encoding varchar,
+    deliver_at timestamptz)
 returns boolean
 language plpgsql
 volatile
@@ -54,6 +68,12 @@ begin
         v_headers := amqp.message_headers(enqueue.fn, enqueue.headers);
     end if;
 
+    if enqueue.deliver_at = 'infinity' then
+        raise exception using errcode = '22008',
+            message = enqueue.fn || ': deliver_at is infinity: the message would never be sent',
+            hint = 'pass a finite time, or null to send it when the transaction commits';
+    end if;
+
     select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now(), s.publisher_role, s.max_pending_rows
       into v_max_body_bytes, v_bridge_waiting, v_publisher_role, v_max_pending_rows
       from amqp.broker_state s
@@ -80,6 +100,20 @@ begin
             hint = 'raise amqp.broker_state.max_body_bytes for this broker, or publish a reference to the data';
     end if;
 
+    if enqueue.deliver_at > pg_catalog.now() then
+        insert into amqp.scheduled as s
+            (broker_id, deliver_at, exchange, routing_key, body, body_bytes, delivery_mode, content_type, reply_to,
+             correlation_id, message_id, headers, type, app_id, expiration_ms, priority, content_encoding)
+        values
+            (enqueue.broker_id, enqueue.deliver_at, enqueue.exchange, enqueue.routing_key, enqueue.body,
+             enqueue.body_bytes, coalesce(enqueue.delivery_mode, 2), enqueue.content_type, enqueue.reply_to,
+             enqueue.correlation_id, enqueue.message_id, v_headers, enqueue.type, enqueue.app_id,
+             pg_catalog.ceil(extract(epoch from enqueue.expiration) * 1000)::bigint, enqueue.priority,
+             enqueue.content_encoding);
+        perform pg_catalog.pg_notify('amqp_scheduled', enqueue.broker_id::text);
+        return true;
+    end if;
+
     -- Its own statement, before the INSERT: the xid must exist before the id's nextval (see amqp.outbox.tx).
     v_tx := pg_catalog.pg_current_xact_id();
     insert into amqp.outbox as o
@@ -102,6 +136,7 @@ end
 $fn$;
 
 comment on function amqp.enqueue(text, integer, varchar, varchar, varchar, bytea, integer, varchar, varchar, varchar,
-    jsonb, varchar, varchar, varchar, interval, integer, varchar) is
+    jsonb, varchar, varchar, varchar, interval, integer, varchar, timestamptz) is
 'Internal: the body of amqp.publish, amqp.publish_json and amqp.publish_bytes (fn names the caller in errors). '
-'Queues one message in amqp.outbox for when the calling transaction commits. Returns true.';
+'Queues one message in amqp.outbox (amqp.scheduled when deliver_at is in the future) for when the calling '
+'transaction commits. Returns true.';

@@ -92,7 +92,7 @@ begin
                 || ', "new": '
                 || case when tg_level = 'ROW' then coalesce(pg_catalog.to_json(new)::text, 'null') else 'null' end
                 || v_suffix,
-            null, null, 'application/json', null, null, v_headers, null, null, null, null, null, null);
+            null, null, 'application/json', null, null, v_headers, null, null, null, null, null, null, null);
         return null;
     end if;
 

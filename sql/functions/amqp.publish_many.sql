@@ -19,6 +19,12 @@ begin
     if pg_catalog.to_regprocedure('amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[])') is not null then
         drop function amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[]);
     end if;
+    -- and the 10 parameters before deliver_at.
+    if pg_catalog.to_regprocedure('amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, '
+            || 'varchar, varchar[], jsonb, varchar[])') is not null then
+        drop function amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[],
+            jsonb, varchar[]);
+    end if;
 end
 $$;
 
@@ -32,7 +38,8 @@ create or replace function amqp.publish_many(
     reply_to varchar default null,
     correlation_ids varchar[] default null,
     headers jsonb default null,
-    message_ids varchar[] default null)
+    message_ids varchar[] default null,
+    deliver_at timestamptz default null)
 returns integer
 language plpgsql
 volatile
@@ -144,6 +151,12 @@ begin
         v_headers_bytes := coalesce(pg_catalog.octet_length(v_headers::text), 0);
     end if;
 
+    if publish_many.deliver_at = 'infinity' then
+        raise exception using errcode = '22008',
+            message = 'amqp.publish_many: deliver_at is infinity: the message would never be sent',
+            hint = 'pass a finite time, or null to send it when the transaction commits';
+    end if;
+
     select s.max_body_bytes, s.bridge_waiting_until > pg_catalog.now(), s.publisher_role, s.max_pending_rows
       into v_max_body_bytes, v_bridge_waiting, v_publisher_role, v_max_pending_rows
       from amqp.broker_state s
@@ -167,20 +180,39 @@ begin
     -- shorter or NULL array gives NULLs); unnest in FROM would first copy the batch into a tuplestore,
     -- on disk beyond work_mem. Nothing between it and the INSERT reorders rows, so the ids' nextvals
     -- follow the array order, which is the order the bridge publishes in.
-    insert into amqp.outbox as o
-        (broker_id, tx, exchange, routing_key, body, delivery_mode, content_type, reply_to, correlation_id,
-         message_id, headers)
-    select publish_many.broker_id, v_tx, publish_many.exchange, coalesce(m.routing_key, v_shared_key), m.body,
-           coalesce(publish_many.delivery_mode, 2), publish_many.content_type, publish_many.reply_to,
-           m.correlation_id, m.message_id, v_headers
-      from (select pg_catalog.unnest(publish_many.messages) as body,
-                   pg_catalog.unnest(case when v_shared_key is null then publish_many.routing_keys end) as routing_key,
-                   pg_catalog.unnest(publish_many.correlation_ids) as correlation_id,
-                   pg_catalog.unnest(publish_many.message_ids) as message_id) as m
-     where pg_catalog.octet_length(m.body) <= v_max_body_bytes - v_headers_bytes
-       and pg_catalog.octet_length(coalesce(m.routing_key, v_shared_key)) <= 255
-       and (pg_catalog.octet_length(m.correlation_id) <= 255 or m.correlation_id is null)
-       and (pg_catalog.octet_length(m.message_id) <= 255 or m.message_id is null);
+    -- A future deliver_at: the same rows into amqp.scheduled (the bridge moves them to the outbox when due).
+    if publish_many.deliver_at > pg_catalog.now() then
+        insert into amqp.scheduled as o
+            (broker_id, deliver_at, exchange, routing_key, body, delivery_mode, content_type, reply_to, correlation_id,
+             message_id, headers)
+        select publish_many.broker_id, publish_many.deliver_at, publish_many.exchange,
+               coalesce(m.routing_key, v_shared_key), m.body,
+               coalesce(publish_many.delivery_mode, 2), publish_many.content_type, publish_many.reply_to,
+               m.correlation_id, m.message_id, v_headers
+          from (select pg_catalog.unnest(publish_many.messages) as body,
+                       pg_catalog.unnest(case when v_shared_key is null then publish_many.routing_keys end) as routing_key,
+                       pg_catalog.unnest(publish_many.correlation_ids) as correlation_id,
+                       pg_catalog.unnest(publish_many.message_ids) as message_id) as m
+         where pg_catalog.octet_length(m.body) <= v_max_body_bytes - v_headers_bytes
+           and pg_catalog.octet_length(coalesce(m.routing_key, v_shared_key)) <= 255
+           and (pg_catalog.octet_length(m.correlation_id) <= 255 or m.correlation_id is null)
+           and (pg_catalog.octet_length(m.message_id) <= 255 or m.message_id is null);
+    else
+        insert into amqp.outbox as o
+            (broker_id, tx, exchange, routing_key, body, delivery_mode, content_type, reply_to, correlation_id,
+             message_id, headers)
+        select publish_many.broker_id, v_tx, publish_many.exchange, coalesce(m.routing_key, v_shared_key), m.body,
+               coalesce(publish_many.delivery_mode, 2), publish_many.content_type, publish_many.reply_to,
+               m.correlation_id, m.message_id, v_headers
+          from (select pg_catalog.unnest(publish_many.messages) as body,
+                       pg_catalog.unnest(case when v_shared_key is null then publish_many.routing_keys end) as routing_key,
+                       pg_catalog.unnest(publish_many.correlation_ids) as correlation_id,
+                       pg_catalog.unnest(publish_many.message_ids) as message_id) as m
+         where pg_catalog.octet_length(m.body) <= v_max_body_bytes - v_headers_bytes
+           and pg_catalog.octet_length(coalesce(m.routing_key, v_shared_key)) <= 255
+           and (pg_catalog.octet_length(m.correlation_id) <= 255 or m.correlation_id is null)
+           and (pg_catalog.octet_length(m.message_id) <= 255 or m.message_id is null);
+    end if;
     get diagnostics v_queued = row_count;
 
     if v_queued <> v_count then
@@ -237,7 +269,9 @@ begin
     end if;
 
     -- One notification however many messages; folded with others of this transaction, sent at commit.
-    if v_bridge_waiting then
+    if publish_many.deliver_at > pg_catalog.now() then
+        perform pg_catalog.pg_notify('amqp_scheduled', publish_many.broker_id::text);
+    elsif v_bridge_waiting then
         perform pg_catalog.pg_notify('amqp_outbox', publish_many.broker_id::text);
     end if;
     return v_queued;
@@ -245,8 +279,8 @@ end
 $fn$;
 
 comment on function amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[],
-    jsonb, varchar[]) is
+    jsonb, varchar[], timestamptz) is
 'Publishes messages[i] with routing_keys[i] (or the single routing key for all), correlation_ids[i] and '
 'message_ids[i] (if given) and headers (if given, for every message), '
-'in array order, when the calling transaction commits; the other arguments as in amqp.publish. Returns the number '
+'in array order, when the calling transaction commits (not before deliver_at, if given); the other arguments as in amqp.publish. Returns the number '
 'queued; invalid input raises an error naming the element and queues nothing.';

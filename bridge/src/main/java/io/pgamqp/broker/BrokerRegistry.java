@@ -223,11 +223,12 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
     NotificationListener.Notification n = m.notification();
     switch (n.channel()) {
       case "amqp_outbox" -> forward(n.payload(), (id, s) -> s.tell(BrokerSupervisor.Wake.INSTANCE));
+      case "amqp_scheduled" -> forward(n.payload(), (id, s) -> s.tell(BrokerSupervisor.Wake.SCHEDULED));
       case "amqp_disconnect" -> // only looks for a request row: any role may NOTIFY
           forward(n.payload(), (id, s) -> disconnects.tell(new DisconnectGate.Requested(id, s)));
       case "amqp_broker_changed" -> load();
       case "" -> { // the listener reconnected: notifications may have been missed
-        supervisors.values().forEach(s -> s.tell(BrokerSupervisor.Wake.INSTANCE));
+        supervisors.values().forEach(s -> s.tell(BrokerSupervisor.Wake.SCHEDULED));
         supervisors.forEach((id, s) -> disconnects.tell(new DisconnectGate.Requested(id, s)));
         load();
       }

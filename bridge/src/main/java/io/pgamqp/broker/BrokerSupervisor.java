@@ -49,8 +49,8 @@ public final class BrokerSupervisor {
   /** The broker's rows as last read; a change of endpoints means reconnecting to the new ones. */
   public record Configure(BrokerCatalog.BrokerConfig config) implements Command {}
 
-  /** A NOTIFY said rows arrived. */
-  public enum Wake implements Command { INSTANCE }
+  /** A NOTIFY said rows arrived ({@code INSTANCE}), or delayed messages were scheduled ({@code SCHEDULED}). */
+  public enum Wake implements Command { INSTANCE, SCHEDULED }
 
   /** {@code amqp.disconnect}: close the connection and reconnect with the current rows. */
   public enum Disconnect implements Command { INSTANCE }
@@ -509,6 +509,10 @@ public final class BrokerSupervisor {
     return Behaviors.receive(Command.class)
         .onMessageEquals(Wake.INSTANCE, () -> {
           wakeup.signal();
+          return Behaviors.same();
+        })
+        .onMessageEquals(Wake.SCHEDULED, () -> {
+          wakeup.signalScheduled();
           return Behaviors.same();
         })
         .onSignal(PostStop.class, signal -> {

@@ -65,7 +65,9 @@ public interface BridgeMetrics {
     /** Fetching the rows of transactions that committed after the cursor passed them. */
     SWEEP,
     /** Deleting (or retrying, dead-lettering) a confirmed batch, in one transaction. */
-    SETTLE
+    SETTLE,
+    /** Moving delayed messages that fell due from amqp.scheduled into the outbox. */
+    RELEASE
   }
 
   /** One batch of {@code rows} outbox rows (messages and queued exchange declarations) was claimed and published. */

@@ -60,7 +60,7 @@ public final class NotificationListener implements AutoCloseable {
       try (Connection c = db.connect("pgamqp listener")) {
         connection = c;
         try (Statement st = c.createStatement()) {
-          st.execute("listen amqp_outbox; listen amqp_disconnect; listen amqp_broker_changed");
+          st.execute("listen amqp_outbox; listen amqp_scheduled; listen amqp_disconnect; listen amqp_broker_changed");
         }
         pauseMs = 200;
         Outage.Ended ended = outage.recovered();
@@ -103,7 +103,7 @@ public final class NotificationListener implements AutoCloseable {
 
   /** False for a broker_id channel whose payload is no broker_id (logged, paced). */
   private boolean acceptable(String channel, String payload) {
-    if (!channel.equals("amqp_outbox") && !channel.equals("amqp_disconnect")) {
+    if (!channel.equals("amqp_outbox") && !channel.equals("amqp_scheduled") && !channel.equals("amqp_disconnect")) {
       return true;
     }
     if (isBrokerId(payload)) {

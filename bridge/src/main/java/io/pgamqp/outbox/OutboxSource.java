@@ -32,6 +32,12 @@ import org.slf4j.LoggerFactory;
  * a lease ({@code wakeup-lease}) renewed while asleep and withdrawn when the stream ends: a bridge that stopped, or
  * was killed, does not leave every later publish paying for a NOTIFY nobody hears.
  *
+ * <p>Delayed messages ({@code amqp.scheduled}) are moved into the outbox by {@code amqp.scheduled_release} before a
+ * claim, when the next due time has come, when a publisher scheduled one (it NOTIFYs {@code amqp_scheduled}: it may
+ * be due before the time known here), and at least every {@code fallback-poll} (a missed notification, or rows a
+ * concurrent release skipped). Waits never outlast the next due time, so a due message is claimed within
+ * milliseconds of it.
+ *
  * <p>Each materialization starts from cursor 0 (the oldest pending row): restarting the stream is how failed rows are
  * retried in their original order.
  */
@@ -61,6 +67,10 @@ public final class OutboxSource {
   private final BridgeSettings settings;
   private final Wakeup wakeup;
   private final InFlight inFlight;
+  // Rows moved per release: what a few claims take; a longer due backlog is moved over several steps.
+  private static final int RELEASE_ROWS = 5_000;
+  // After a release that found due rows it could not take (a concurrent release holds them), before trying again.
+  private static final long RELEASE_RETRY_NANOS = 10_000_000L;
   // Confined to the stream: unfoldAsync runs one step at a time, each step after the previous one completed.
   private final LateTransactions late = new LateTransactions();
   private long cursor;
@@ -71,6 +81,9 @@ public final class OutboxSource {
   // The deadline of this stream's last wake-up request; read by the termination callback, hence volatile.
   private volatile String requested;
   private long lastStrandedCheck = System.nanoTime();
+  // When to release delayed messages next (System.nanoTime; due at start), and when that was last done.
+  private long releaseDue = System.nanoTime();
+  private long lastRelease;
 
   private OutboxSource(
       OutboxStore store, int brokerId, int ownerPid, BridgeSettings settings, Wakeup wakeup, InFlight inFlight) {
@@ -118,7 +131,7 @@ public final class OutboxSource {
   private CompletionStage<Optional<Pair<OutboxSource, OutboxBatch>>> next() {
     if (lingerFirst) {
       lingerFirst = false;
-      return wakeup.await(settings.linger()).thenCompose(x -> next());
+      return wakeup.await(untilReleaseAtMost(settings.linger())).thenCompose(x -> next());
     }
     return poll().thenCompose(rows -> {
       if (!rows.isEmpty()) {
@@ -145,6 +158,40 @@ public final class OutboxSource {
   }
 
   private CompletionStage<List<OutboxRow>> poll() {
+    return releaseIfDue().thenCompose(x -> claim());
+  }
+
+  private CompletionStage<Void> releaseIfDue() {
+    long now = System.nanoTime();
+    boolean scheduled = wakeup.takeScheduled();
+    if (!scheduled && now - releaseDue < 0 && now - lastRelease < settings.fallbackPoll().toNanos()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    lastRelease = now;
+    return store.release(brokerId, RELEASE_ROWS).thenApply(r -> {
+      long t = System.nanoTime();
+      if (r.released() >= RELEASE_ROWS) {
+        releaseDue = t; // more are due: the next step moves them
+      } else if (r.nextDueInSeconds() == null) {
+        releaseDue = t + Long.MAX_VALUE / 4; // none scheduled: a publisher's NOTIFY or the fallback says otherwise
+      } else {
+        long in = (long) Math.ceil(r.nextDueInSeconds() * 1e9);
+        releaseDue = t + Math.max(in, r.released() == 0 && in <= 0 ? RELEASE_RETRY_NANOS : 0);
+      }
+      if (r.released() > 0 && log.isDebugEnabled()) {
+        log.debug("broker {}: {} delayed messages fell due", brokerId, r.released());
+      }
+      return null;
+    });
+  }
+
+  /** {@code d}, or less when delayed messages fall due sooner. */
+  private Duration untilReleaseAtMost(Duration d) {
+    long left = releaseDue - System.nanoTime();
+    return left < d.toNanos() ? Duration.ofNanos(Math.max(0, left)) : d;
+  }
+
+  private CompletionStage<List<OutboxRow>> claim() {
     long before = cursor;
     return store.claim(brokerId, ownerPid, cursor, settings.batchSize()).thenCompose(claim -> {
       if (!claim.owned()) {
@@ -200,7 +247,7 @@ public final class OutboxSource {
       if (pause.compareTo(settings.idlePollMax()) > 0) {
         pause = settings.idlePollMax();
       }
-      return wakeup.await(p);
+      return wakeup.await(untilReleaseAtMost(p));
     }
     if (!waiting) {
       // Ask publishers to notify us, then poll once more before sleeping: a row committed before the flag was
@@ -209,9 +256,9 @@ public final class OutboxSource {
       return requestWakeups();
     }
     if (System.nanoTime() - waitingSetAt >= settings.wakeupLease().toNanos() / 2) {
-      return requestWakeups().thenCompose(x -> wakeup.await(settings.fallbackPoll()));
+      return requestWakeups().thenCompose(x -> wakeup.await(untilReleaseAtMost(settings.fallbackPoll())));
     }
-    return wakeup.await(settings.fallbackPoll());
+    return wakeup.await(untilReleaseAtMost(settings.fallbackPoll()));
   }
 
   private CompletionStage<Void> requestWakeups() {

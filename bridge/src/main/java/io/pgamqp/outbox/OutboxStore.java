@@ -106,15 +106,23 @@ public final class OutboxStore {
 
   private static final String OUTBOX_BYTES = "select pg_catalog.pg_total_relation_size('amqp.outbox'::regclass)";
 
+  private static final String RELEASE = "select released, next_due_in from amqp.scheduled_release(?, ?)";
+
   private static final String RECLAIM = "select amqp.outbox_reclaim(lock_wait => ?::interval, max_rows => ?)";
 
   /** The revision of schema amqp this bridge's SQL needs: sql/functions/amqp.schema_version.sql returns it. */
-  public static final int SCHEMA_VERSION = 4;
+  public static final int SCHEMA_VERSION = 5;
 
   private static final String SCHEMA_VERSION_QUERY = "select amqp.schema_version()";
 
   private static final String BACKLOG =
       "select broker_id, backlog, coalesce(extract(epoch from oldest_pending_age), 0) from amqp.status";
+
+  /**
+   * What one release of delayed messages did: {@code released} rows moved into the outbox; the next one is due in
+   * {@code nextDueInSeconds} (negative: already due; null: none is scheduled).
+   */
+  public record Release(int released, Double nextDueInSeconds) {}
 
   /** What one claim saw. */
   public record Claim(Snapshot snapshot, boolean owned, List<OutboxRow> rows) {}
@@ -178,6 +186,22 @@ public final class OutboxStore {
         return new Claim(snapshot, owned, rows);
       }
     });
+  }
+
+  /** Moves up to {@code maxRows} of {@code brokerId}'s delayed messages that fell due into the outbox. */
+  public CompletionStage<Release> release(int brokerId, int maxRows) {
+    return timed(brokerId, BridgeMetrics.OutboxQuery.RELEASE, db.run(c -> {
+      try (PreparedStatement ps = c.prepareStatement(RELEASE)) {
+        ps.setInt(1, brokerId);
+        ps.setInt(2, maxRows);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          int released = rs.getInt(1);
+          double next = rs.getDouble(2);
+          return new Release(released, rs.wasNull() ? null : next);
+        }
+      }
+    }), System.nanoTime());
   }
 
   /** Rows of finished late transactions ({@link LateTransactions}). */

@@ -7,12 +7,25 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Wakes an idle {@link OutboxSource} when a NOTIFY says rows arrived. {@link #signal()} is thread-safe and may be
- * called from any thread (the broker's actor); a signal sent while nobody waits is kept for the next wait.
+ * Wakes an idle {@link OutboxSource} when a NOTIFY says rows arrived ({@link #signal()}) or delayed messages were
+ * scheduled ({@link #signalScheduled()}: the source then looks for a due time earlier than the one it knew). Both are
+ * thread-safe and may be called from any thread (the broker's actor); a signal sent while nobody waits is kept for
+ * the next wait.
  */
 public final class Wakeup {
   private final AtomicBoolean signalled = new AtomicBoolean();
+  private final AtomicBoolean scheduled = new AtomicBoolean();
   private volatile CompletableFuture<Void> waiter;
+
+  public void signalScheduled() {
+    scheduled.set(true);
+    signal();
+  }
+
+  /** True once for each run of {@link #signalScheduled()} calls since the last time it returned true. */
+  boolean takeScheduled() {
+    return scheduled.getAndSet(false);
+  }
 
   public void signal() {
     signalled.set(true);

@@ -114,18 +114,30 @@ class SqlBadInputPostgresTest {
         Arguments.of("publish_json of a NULL payload", "select amqp.publish_json(%d, 'e', 'k', null)",
             "22004", "amqp.publish_json: payload must not be null"),
         Arguments.of("publish_bytes of a NULL body", "select amqp.publish_bytes(%d, 'e', 'k', null)",
-            "22004", "amqp.publish_bytes: body must not be null"));
+            "22004", "amqp.publish_bytes: body must not be null"),
+        Arguments.of("deliver_at infinity", "select amqp.publish(%d, 'e', 'k', 'm', deliver_at => 'infinity')",
+            "22008", "amqp.publish: deliver_at is infinity: the message would never be sent"),
+        Arguments.of("publish_many deliver_at infinity",
+            "select amqp.publish_many(%d, 'e', array['k'], array['m'], deliver_at => 'infinity')",
+            "22008", "amqp.publish_many: deliver_at is infinity: the message would never be sent"),
+        Arguments.of("a delayed message is checked like any other",
+            "select amqp.publish(%d, 'e', 'k', 'm', priority => 256, deliver_at => now() + interval '1 hour')",
+            "22023", "amqp.publish: priority 256 is outside 0-255"),
+        Arguments.of("a delayed publish_many with a NULL message",
+            "select amqp.publish_many(%d, 'e', array['k'], array['a', null], deliver_at => now() + interval '1 hour')",
+            "22004", "amqp.publish_many: messages[2] must not be null"));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("refused")
   void refusedWithAHintAndNothingQueued(String label, String sql, String state, String message) throws SQLException {
-    long before = db.queryLong("select count(*) from amqp.outbox");
+    String queued = "select (select count(*) from amqp.outbox) + (select count(*) from amqp.scheduled)";
+    long before = db.queryLong(queued);
     ServerErrorMessage e = serverError(sql.formatted(broker));
     assertEquals(state, e.getSQLState(), label);
     assertEquals(message, e.getMessage(), label);
     assertNotNull(e.getHint(), () -> label + ": a hint");
-    assertEquals(before, db.queryLong("select count(*) from amqp.outbox"), "nothing queued");
+    assertEquals(before, db.queryLong(queued), "nothing queued");
   }
 
   @Test

@@ -61,7 +61,7 @@ class RolesPostgresTest {
         rows("select c.relname || '.' || t.attname || ':' || a.privilege_type"
             + " from pg_class c join pg_attribute t on t.attrelid = c.oid, aclexplode(t.attacl) a"
             + " where c.relnamespace = 'amqp'::regnamespace and a.grantee = 'amqp_bridge'::regrole order by 1"));
-    assertEquals(List.of("broker_status", "dead_letter_outbox", "outbox_reclaim", "schema_version"), rows("select p.proname"
+    assertEquals(List.of("broker_status", "dead_letter_outbox", "outbox_reclaim", "scheduled_release", "schema_version"), rows("select p.proname"
         + " from pg_proc p, aclexplode(p.proacl) a"
         + " where p.pronamespace = 'amqp'::regnamespace and a.grantee = 'amqp_bridge'::regrole order by 1"));
   }

@@ -251,10 +251,12 @@ class PublishFunctionPostgresTest {
     @ParameterizedTest
     @ValueSource(strings = {
         "amqp.publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar, jsonb, varchar, varchar,"
-            + " varchar, interval, integer, varchar)",
+            + " varchar, interval, integer, varchar, timestamptz)",
         "amqp.enqueue(text, integer, varchar, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb, varchar,"
-            + " varchar, varchar, interval, integer, varchar)",
-        "amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[], jsonb, varchar[])",
+            + " varchar, varchar, interval, integer, varchar, timestamptz)",
+        "amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[], jsonb, varchar[],"
+            + " timestamptz)",
+        "amqp.scheduled_release(integer, integer)",
         "amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean)"})
     void transactionIdIsObtainedBeforeTheOutboxInsert(String function) throws SQLException {
         String source = (String) Sql.rows(db, "select prosrc from pg_proc where oid = ?::regprocedure", function)
