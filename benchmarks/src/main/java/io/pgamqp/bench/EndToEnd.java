@@ -45,7 +45,7 @@ public final class EndToEnd {
     }
   }
 
-  static final String PARTS = "drain,sql,latency,memory,vacuum";
+  static final String PARTS = "drain,sql,latency,memory,vacuum,scheduled";
 
   private static final LikeForLike.Cell PERSISTENT_MANUAL_ACK = new LikeForLike.Cell(true, false);
 
@@ -132,7 +132,7 @@ public final class EndToEnd {
         --latency-publishers N (4) | --latency-tx-messages N (10) | --latency-warmup S (30) | --latency-seconds S (30)
         --memory-messages N (1000000) | --xmx SIZE (128m) | --jfr FILE (record the memory run's bridge JVM)
         --bridge KEY=VALUE (a bridge setting for every bridge run, e.g. pgamqp.bridge.batch-size=500)
-        --only PARTS (comma-separated of drain,sql,latency,memory,vacuum) | --out FILE (append the table)""";
+        --only PARTS (comma-separated of drain,sql,latency,memory,vacuum,scheduled) | --out FILE (append the table)""";
 
   static String run(Options o) throws Exception {
     List<String[]> rows = new ArrayList<>();
@@ -269,6 +269,27 @@ public final class EndToEnd {
                 + " transaction held the xmin horizon for %d s; size %d s after it ended; bridge: `run` JVM",
                 r.rate(), r.seconds(), r.messages(), r.server(), r.holdSeconds(), o.smoke ? 3 : 60)});
       }
+    }
+    if (o.parts.contains("scheduled")) {
+      int scheduled = o.smoke ? 5_000 : 1_000_000;
+      ScheduledDrain.Result r = ScheduledDrain.run(o.pgUrl, o.pgUser, o.amqpHost, o.amqpPort, o.messages, scheduled,
+          o.bodyBytes, o.smoke ? 1_000 : 50_000, o.smoke ? 20 : 200, o.bridge);
+      double ratio = r.bestWith() / r.bestWithout();
+      rows.add(new String[] {String.format("drain %,d persistent with %,d delayed messages due next week (msg/s)",
+              r.messages(), r.scheduled()),
+          fmt(r.bestWith()), fmt(r.bestWithout()) + " (the same drain before they were published)",
+          String.format("%.2f", ratio), verdict(">= 0.95x", ratio >= 0.95, o),
+          String.format("best of two drains each: without %s / %s, with %s / %s; publishing them took %.1f s;"
+              + " outbox on disk %.1f MB without, %.1f MB with; amqp.scheduled %.0f MB, %d dead rows;"
+              + " bridge: `run` JVM, warmed up; consumer auto-ack", fmt(r.without()[0]), fmt(r.without()[1]),
+              fmt(r.with()[0]), fmt(r.with()[1]), r.fillSeconds(), r.outboxBytesWithout() / 1048576.0,
+              r.outboxBytesWith() / 1048576.0, r.scheduledBytes() / 1048576.0, r.scheduledDeadRows())});
+      ScheduledDrain.Lateness l = r.lateness();
+      rows.add(new String[] {"delayed message arrival after its deliver_at, low load: p50 / p99 / max (ms)",
+          String.format("%.0f / %.0f / %.0f", l.p50(), l.p99(), l.max()), "", "",
+          verdict("max <= 100 ms", l.max() <= 100 && l.min() >= 0, o),
+          String.format("%d messages, one per transaction every 50 ms, each due 0.2-2 s after it; earliest %.0f ms"
+              + " (never before due); %,d others scheduled for next week", l.messages(), l.min(), r.scheduled())});
     }
     StringBuilder sb = new StringBuilder(header).append("load average at end: ").append(loadAverage())
         .append("\n\n");

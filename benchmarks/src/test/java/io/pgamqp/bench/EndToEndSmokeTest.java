@@ -32,5 +32,7 @@ class EndToEndSmokeTest {
     assertTrue(table.contains("peak heap"), table);
     assertTrue(table.contains("| vacuum debt, autovacuum off:"), table);
     assertTrue(table.contains("| vacuum debt, autovacuum on:"), table);
+    assertTrue(table.contains("delayed messages due next week (msg/s) |"), table);
+    assertTrue(table.contains("| delayed message arrival after its deliver_at, low load"), table);
   }
 }
