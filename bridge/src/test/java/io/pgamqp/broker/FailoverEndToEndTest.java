@@ -56,6 +56,12 @@ class FailoverEndToEndTest {
         t.awaitOutboxEmpty(Duration.ofSeconds(10));
         assertFalse(standby.log().contains(OWNS), "the standby never drained");
 
+        // A delayed message that falls due after the kill: the bridge that takes over sends it.
+        String delayedQueue = t.amqp.uniqueName("failover-delayed");
+        t.amqp.declareQueue(delayedQueue);
+        t.db.exec("select amqp.publish(?, '', ?, 'delayed across the fail-over', deliver_at => now() + interval '8 s')",
+            t.brokerId, delayedQueue);
+
         // A backlog, and the owner killed while it drains it.
         List<Published.Message> backlog = new ArrayList<>();
         for (int tx = 0; tx < 4; tx++) {
@@ -85,6 +91,11 @@ class FailoverEndToEndTest {
         System.out.println("failover: " + duplicates + " duplicate deliveries; " + unsettledAtKill.size()
             + " of " + backlog.size() + " backlog rows were unsettled at the kill");
         assertTrue(duplicates <= unsettledAtKill.size());
+        List<String> delayed = t.amqp.drain(delayedQueue, 1, Duration.ofSeconds(30)).stream()
+            .map(d -> new String(d.getBody(), java.nio.charset.StandardCharsets.UTF_8)).toList();
+        // Due well after the kill, so normally once; a duplicate would only mean it was sent just before the kill.
+        assertEquals(List.of("delayed across the fail-over"), delayed.stream().distinct().toList(), delayed::toString);
+        assertEquals(0, t.db.queryLong("select count(*) from amqp.scheduled"));
         t.awaitOutboxEmpty(Duration.ofSeconds(10));
         assertEquals(0, standby.terminate(Duration.ofSeconds(30)), () -> standby.log());
       }
