@@ -16,3 +16,4 @@ select pg_catalog.pg_extension_config_dump('amqp.dead_letter_audit_id_seq', '');
 select pg_catalog.pg_extension_config_dump('amqp.exchange_declaration', '');
 select pg_catalog.pg_extension_config_dump('amqp.scheduled', '');
 select pg_catalog.pg_extension_config_dump('amqp.scheduled_id_seq', '');
+select pg_catalog.pg_extension_config_dump('amqp.held_destination', '');

@@ -127,8 +127,12 @@ begin
         grant execute on function amqp.outbox_reclaim(interval, integer) to amqp_bridge;
         -- Move delayed messages that fell due into the outbox (only through the function: no INSERT on the outbox).
         grant execute on function amqp.scheduled_release(integer, integer) to amqp_bridge;
+        -- Set a refused message aside for its own retry, so that it holds back no other message.
+        grant execute on function amqp.outbox_defer(integer, bigint[], text[], bigint[]) to amqp_bridge;
         -- Apply declarations and record their outcome.
         grant select, update (status, applied_at, last_error) on amqp.exchange_declaration to amqp_bridge;
+        -- Record the destinations it holds back (amqp.status shows them; a bridge taking over keeps their time).
+        grant select, insert, delete, update (last_error, expired) on amqp.held_destination to amqp_bridge;
         -- The backlog gauges.
         grant select on amqp.status to amqp_bridge;
         grant execute on function amqp.broker_status() to amqp_bridge;

@@ -280,9 +280,10 @@ $$;
 -- sql/tables/35_scheduled.sql
 -- ---------------------------------------------------------------------------
 
--- amqp.scheduled: messages published with a deliver_at in the future, waiting for it. The bridge moves the due ones
--- into amqp.outbox (amqp.scheduled_release), where they get their outbox id, and so their place in the order, when
--- they fall due: a delayed message never holds back the messages published after it, and messages due next week are
+-- amqp.scheduled: messages published with a deliver_at in the future, waiting for it; and messages the broker
+-- refused once, waiting for their own retry (the bridge defers them here so that they hold back nothing). The
+-- bridge moves the due ones into amqp.outbox (amqp.scheduled_release), where they get their outbox id, and so their
+-- place in the order, when they fall due: a delayed message never holds back the messages published after it, and messages due next week are
 -- not in the table the bridge claims from, so they cost the drain of messages due now nothing (no index entries to
 -- step over, no rows to re-read) and create no dead rows until they leave (PgQ keeps its delayed events apart from
 -- its queue for the same reasons).
@@ -308,12 +309,27 @@ create table if not exists amqp.scheduled (
     expiration_ms bigint,
     priority smallint,
     content_encoding text,
+    -- A message the broker refused once (amqp.outbox_defer) waits here for its own retry: its attempts so far and why.
+    attempts integer not null default 0,
+    last_error text,
     -- The only index: the release reads a broker's due rows in due order (and amqp.status the next due time).
     primary key (broker_id, deliver_at, id)
 );
 
 comment on table amqp.scheduled is
-'Messages published with deliver_at in the future; moved into amqp.outbox when due.';
+'Messages published with deliver_at in the future, and refused messages waiting for their retry; moved into '
+'amqp.outbox when due.';
+
+-- Installs from before the retry columns get them here (catalog first, as for amqp.outbox).
+do $$
+begin
+    if not exists (select from pg_catalog.pg_attribute a
+                    where a.attrelid = 'amqp.scheduled'::pg_catalog.regclass and a.attname = 'attempts'
+                      and not a.attisdropped) then
+        alter table amqp.scheduled add column attempts integer not null default 0, add column last_error text;
+    end if;
+end
+$$;
 
 -- ---------------------------------------------------------------------------
 -- sql/tables/40_dead_letter.sql
@@ -446,6 +462,27 @@ create table if not exists amqp.disconnect_request (
 comment on table amqp.disconnect_request is
 'Pending amqp.disconnect() requests, one row per broker_id (the latest wins), written by that function '
 'and taken by the bridge, which reconnects at most once per pgamqp.bridge.backoff-min for them.';
+
+-- ---------------------------------------------------------------------------
+-- sql/tables/80_held_destination.sql
+-- ---------------------------------------------------------------------------
+
+-- amqp.held_destination: destinations (exchanges) a broker refused for a reason of their own, as the bridge that
+-- owns the broker holds them: their messages wait in amqp.outbox, in order, while every other destination flows
+-- (see pgamqp.bridge.hold-timeout). Written by the bridge; kept here so that amqp.status can show them and a bridge
+-- that takes over keeps counting hold-timeout from the first refusal.
+
+create table if not exists amqp.held_destination (
+    broker_id integer not null,
+    exchange text not null,
+    since timestamptz not null,       -- when the broker first refused it
+    last_error text not null,         -- the broker's words
+    expired boolean not null default false,  -- held longer than hold-timeout: its messages are dead-lettered
+    constraint held_destination_pkey primary key (broker_id, exchange)
+);
+
+comment on table amqp.held_destination is
+'Exchanges the bridge holds back because the broker refused them (e.g. missing); their messages wait in order.';
 
 -- ---------------------------------------------------------------------------
 -- sql/functions/amqp.autonomous_publish.sql
@@ -826,14 +863,14 @@ comment on function amqp.broker_state_replace() is
 -- The SET clauses are why this is a function and amqp.status a view on it. Every outbox row, kind
 -- 'p' (message) or 'd' (exchange declaration), is waiting for the bridge.
 -- Changing the result columns: drop view amqp.status and this function first (neither CREATE OR
--- REPLACE can change them), then create both: an install older than the scheduled columns does so here (grants.sql
+-- REPLACE can change them), then create both: an install older than the last column added does so here (grants.sql
 -- grants the view again).
 do $$
 begin
     if pg_catalog.to_regprocedure('amqp.broker_status()') is not null
             and not exists (select from pg_catalog.pg_proc p
                              where p.oid = pg_catalog.to_regprocedure('amqp.broker_status()')
-                               and 'next_due_at' = any(p.proargnames)) then
+                               and 'held_destinations' = any(p.proargnames)) then
         drop view if exists amqp.status;
         drop function amqp.broker_status();
     end if;
@@ -859,7 +896,8 @@ returns table (
     bridge_waiting boolean,
     scheduled bigint,
     scheduled_capped boolean,
-    next_due_at timestamptz)
+    next_due_at timestamptz,
+    held_destinations jsonb)
 language plpgsql
 volatile
 security definer
@@ -949,6 +987,17 @@ begin
          where s.broker_id = v_state.broker_id
          order by s.deliver_at, s.id
          limit 1;
+
+        -- Destinations the bridge holds back (amqp.held_destination), each with its messages waiting (counted up to
+        -- 100,000): a filter over the broker's rows in key order, read only while something is held.
+        select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('exchange', h.exchange, 'since', h.since,
+                   'waiting', (select pg_catalog.count(*) from (select from amqp.outbox o
+                                where o.broker_id = h.broker_id and o.exchange = h.exchange and o.kind = 'p'
+                                order by o.id limit c_cap + 1) w),
+                   'expired', h.expired, 'last_error', h.last_error) order by h.since, h.exchange)
+          into broker_status.held_destinations
+          from amqp.held_destination h
+         where h.broker_id = v_state.broker_id;
         return next;
     end loop;
 end
@@ -960,7 +1009,8 @@ comment on function amqp.broker_status() is
 create or replace view amqp.status as
 select st.broker_id, st.addresses, st.backlog, st.backlog_capped, st.oldest_pending_age, st.dead_letters,
        st.dead_letters_capped, st.last_error, st.last_error_at, st.owner, st.owned_since, st.connected_to,
-       st.connected_since, st.last_confirm_at, st.bridge_waiting, st.scheduled, st.scheduled_capped, st.next_due_at
+       st.connected_since, st.last_confirm_at, st.bridge_waiting, st.scheduled, st.scheduled_capped, st.next_due_at,
+       st.held_destinations
   from amqp.broker_status() as st;
 
 comment on view amqp.status is
@@ -968,7 +1018,8 @@ comment on view amqp.status is
 '100,000: backlog_capped when there are more), oldest_pending_age, dead_letters (also up to 100,000), and '
 'the bridge''s report from amqp.broker_state: last_error(_at), owner, owned_since, connected_to, '
 'connected_since, last_confirm_at, bridge_waiting; scheduled (messages waiting for their deliver_at, also up to '
-'100,000: scheduled_capped) and next_due_at, the earliest deliver_at.';
+'100,000: scheduled_capped) and next_due_at, the earliest deliver_at; held_destinations (exchanges the bridge '
+'holds back, null when none: exchange, since, waiting messages, expired, last_error).';
 
 -- ---------------------------------------------------------------------------
 -- sql/functions/amqp.dead_letter_outbox.sql
@@ -1865,6 +1916,66 @@ comment on function amqp.message_refuse(text, integer, varchar, varchar, boolean
 'Internal: raises the error for the first rule of amqp.message_is_bad that a message breaks, naming fn.';
 
 -- ---------------------------------------------------------------------------
+-- sql/functions/amqp.outbox_defer.sql
+-- ---------------------------------------------------------------------------
+
+-- amqp.outbox_defer: the bridge's step for a message the broker refused on its own account (a nack, a channel error
+-- it caused): move it from amqp.outbox to amqp.scheduled, due after its own backoff, with the attempt counted.
+
+-- Retried in place, it would be the oldest pending row and every later message would wait behind its backoff; out
+-- of the way, the others flow and it comes back (amqp.scheduled_release) when due, behind what is queued then. The
+-- AMQP message-id stays what it was (the original outbox id unless the publisher chose one), so consumers still
+-- recognise a duplicate. Bridge only (it may not write amqp.scheduled itself).
+create or replace function amqp.outbox_defer(
+    broker_id integer,
+    outbox_ids bigint[],
+    reasons text[],
+    delays_ms bigint[])
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $fn$
+declare
+    v_moved integer;
+    v_first bigint;
+    v_last bigint;
+begin
+    if pg_catalog.cardinality(outbox_defer.outbox_ids) is distinct from pg_catalog.cardinality(outbox_defer.reasons)
+            or pg_catalog.cardinality(outbox_defer.outbox_ids)
+               is distinct from pg_catalog.cardinality(outbox_defer.delays_ms) then
+        raise exception using errcode = '22023',
+            message = 'amqp.outbox_defer: outbox_ids, reasons and delays_ms must have the same length',
+            hint = 'pass one reason and one delay per outbox id';
+    end if;
+    -- The id range keeps the plan an index range scan however stale the statistics are (as in dead_letter_outbox).
+    select pg_catalog.min(i), pg_catalog.max(i) into v_first, v_last
+      from pg_catalog.unnest(outbox_defer.outbox_ids) as i;
+    with moved as (
+        delete from amqp.outbox o
+         using rows from (pg_catalog.unnest(outbox_defer.outbox_ids), pg_catalog.unnest(outbox_defer.reasons),
+                          pg_catalog.unnest(outbox_defer.delays_ms)) as r(id, reason, delay_ms)
+         where o.broker_id = outbox_defer.broker_id and o.id >= v_first and o.id <= v_last and o.id = r.id
+     returning o.*, r.reason, r.delay_ms)
+    insert into amqp.scheduled (broker_id, deliver_at, exchange, routing_key, body, body_bytes, delivery_mode,
+        content_type, reply_to, correlation_id, message_id, created_at, headers, type, app_id, expiration_ms,
+        priority, content_encoding, attempts, last_error)
+    select m.broker_id, pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => m.delay_ms / 1000.0),
+           m.exchange, m.routing_key, m.body, m.body_bytes, m.delivery_mode, m.content_type, m.reply_to,
+           m.correlation_id, coalesce(m.message_id, m.id::text), m.created_at, m.headers, m.type, m.app_id,
+           m.expiration_ms, m.priority, m.content_encoding, m.attempts + 1, m.reason
+      from moved m;
+    get diagnostics v_moved = row_count;
+    return v_moved;
+end
+$fn$;
+
+comment on function amqp.outbox_defer(integer, bigint[], text[], bigint[]) is
+'Bridge only: moves refused outbox rows (broker_id, outbox_ids) to amqp.scheduled, due after delays_ms, with the '
+'attempt counted and the reason kept. Returns the number moved.';
+
+-- ---------------------------------------------------------------------------
 -- sql/functions/amqp.outbox_reclaim.sql
 -- ---------------------------------------------------------------------------
 
@@ -2084,8 +2195,10 @@ comment on function amqp.publish(integer, varchar, varchar, varchar, integer, va
 -- Earlier versions had no deliver_at; that signature goes (looked up first, as in amqp.publish).
 do $$
 begin
-    if pg_catalog.to_regprocedure('amqp.publish_bytes(integer, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb, varchar, varchar, varchar, interval, integer, varchar)') is not null then
-        drop function amqp.publish_bytes(integer, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb, varchar, varchar, varchar, interval, integer, varchar);
+    if pg_catalog.to_regprocedure('amqp.publish_bytes(integer, varchar, varchar, bytea, integer, varchar, varchar, varchar, '
+            || 'jsonb, varchar, varchar, varchar, interval, integer, varchar)') is not null then
+        drop function amqp.publish_bytes(integer, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb,
+            varchar, varchar, varchar, interval, integer, varchar);
     end if;
 end
 $$;
@@ -2311,8 +2424,10 @@ comment on function amqp.publish_changes() is
 -- Earlier versions had no deliver_at; that signature goes (looked up first, as in amqp.publish).
 do $$
 begin
-    if pg_catalog.to_regprocedure('amqp.publish_json(integer, varchar, varchar, jsonb, integer, varchar, varchar, varchar, jsonb, varchar, varchar, varchar, interval, integer, varchar)') is not null then
-        drop function amqp.publish_json(integer, varchar, varchar, jsonb, integer, varchar, varchar, varchar, jsonb, varchar, varchar, varchar, interval, integer, varchar);
+    if pg_catalog.to_regprocedure('amqp.publish_json(integer, varchar, varchar, jsonb, integer, varchar, varchar, varchar, '
+            || 'jsonb, varchar, varchar, varchar, interval, integer, varchar)') is not null then
+        drop function amqp.publish_json(integer, varchar, varchar, jsonb, integer, varchar, varchar, varchar, jsonb,
+            varchar, varchar, varchar, interval, integer, varchar);
     end if;
 end
 $$;
@@ -2650,8 +2765,9 @@ comment on function amqp.publish_many(integer, varchar, varchar[], varchar[], in
 -- from amqp.scheduled into amqp.outbox, in due order, and say when the next one falls due.
 
 -- The moved rows get their outbox ids here, so they go out after everything already queued and before what is
--- published later: "due now" is ordered like any publish at this moment. Their created_at (the AMQP timestamp and
--- what amqp.status ages rows by) becomes deliver_at: a message due now is not a week old. SKIP LOCKED: a second
+-- published later: "due now" is ordered like any publish at this moment. A delayed message's created_at (the AMQP
+-- timestamp and what amqp.status ages rows by) becomes deliver_at: a message due now is not a week old; a refused
+-- one back for its retry (attempts > 0, amqp.outbox_defer) keeps its own. SKIP LOCKED: a second
 -- caller (a bridge taking over) moves other rows or none, never the same twice. The bridge's role may not write the
 -- outbox; this runs as the owner, for amqp_bridge only. The bridge's sessions plan with enable_sort off (their
 -- outbox queries must use the index order); the moved rows' sort is needed here, and at that sort's penalty cost
@@ -2697,10 +2813,12 @@ begin
         returning s.*)
     insert into amqp.outbox as o
         (broker_id, tx, exchange, routing_key, body, body_bytes, delivery_mode, content_type, reply_to,
-         correlation_id, message_id, created_at, headers, type, app_id, expiration_ms, priority, content_encoding)
+         correlation_id, message_id, created_at, headers, type, app_id, expiration_ms, priority, content_encoding,
+         attempts, last_error)
     select m.broker_id, v_tx, m.exchange, m.routing_key, m.body, m.body_bytes, m.delivery_mode, m.content_type,
-           m.reply_to, m.correlation_id, m.message_id, m.deliver_at, m.headers, m.type, m.app_id, m.expiration_ms,
-           m.priority, m.content_encoding
+           m.reply_to, m.correlation_id, m.message_id,
+           case when m.attempts > 0 then m.created_at else m.deliver_at end, m.headers, m.type, m.app_id, m.expiration_ms,
+           m.priority, m.content_encoding, m.attempts, m.last_error
       from moved m
      order by m.deliver_at, m.id;
     get diagnostics released = row_count;
@@ -2869,8 +2987,12 @@ begin
         grant execute on function amqp.outbox_reclaim(interval, integer) to amqp_bridge;
         -- Move delayed messages that fell due into the outbox (only through the function: no INSERT on the outbox).
         grant execute on function amqp.scheduled_release(integer, integer) to amqp_bridge;
+        -- Set a refused message aside for its own retry, so that it holds back no other message.
+        grant execute on function amqp.outbox_defer(integer, bigint[], text[], bigint[]) to amqp_bridge;
         -- Apply declarations and record their outcome.
         grant select, update (status, applied_at, last_error) on amqp.exchange_declaration to amqp_bridge;
+        -- Record the destinations it holds back (amqp.status shows them; a bridge taking over keeps their time).
+        grant select, insert, delete, update (last_error, expired) on amqp.held_destination to amqp_bridge;
         -- The backlog gauges.
         grant select on amqp.status to amqp_bridge;
         grant execute on function amqp.broker_status() to amqp_bridge;
@@ -2908,3 +3030,4 @@ select pg_catalog.pg_extension_config_dump('amqp.dead_letter_audit_id_seq', '');
 select pg_catalog.pg_extension_config_dump('amqp.exchange_declaration', '');
 select pg_catalog.pg_extension_config_dump('amqp.scheduled', '');
 select pg_catalog.pg_extension_config_dump('amqp.scheduled_id_seq', '');
+select pg_catalog.pg_extension_config_dump('amqp.held_destination', '');

@@ -16,14 +16,14 @@
 -- The SET clauses are why this is a function and amqp.status a view on it. Every outbox row, kind
 -- 'p' (message) or 'd' (exchange declaration), is waiting for the bridge.
 -- Changing the result columns: drop view amqp.status and this function first (neither CREATE OR
--- REPLACE can change them), then create both: an install older than the scheduled columns does so here (grants.sql
+-- REPLACE can change them), then create both: an install older than the last column added does so here (grants.sql
 -- grants the view again).
 do $$
 begin
     if pg_catalog.to_regprocedure('amqp.broker_status()') is not null
             and not exists (select from pg_catalog.pg_proc p
                              where p.oid = pg_catalog.to_regprocedure('amqp.broker_status()')
-                               and 'next_due_at' = any(p.proargnames)) then
+                               and 'held_destinations' = any(p.proargnames)) then
         drop view if exists amqp.status;
         drop function amqp.broker_status();
     end if;
@@ -49,7 +49,8 @@ returns table (
     bridge_waiting boolean,
     scheduled bigint,
     scheduled_capped boolean,
-    next_due_at timestamptz)
+    next_due_at timestamptz,
+    held_destinations jsonb)
 language plpgsql
 volatile
 security definer
@@ -139,6 +140,17 @@ begin
          where s.broker_id = v_state.broker_id
          order by s.deliver_at, s.id
          limit 1;
+
+        -- Destinations the bridge holds back (amqp.held_destination), each with its messages waiting (counted up to
+        -- 100,000): a filter over the broker's rows in key order, read only while something is held.
+        select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('exchange', h.exchange, 'since', h.since,
+                   'waiting', (select pg_catalog.count(*) from (select from amqp.outbox o
+                                where o.broker_id = h.broker_id and o.exchange = h.exchange and o.kind = 'p'
+                                order by o.id limit c_cap + 1) w),
+                   'expired', h.expired, 'last_error', h.last_error) order by h.since, h.exchange)
+          into broker_status.held_destinations
+          from amqp.held_destination h
+         where h.broker_id = v_state.broker_id;
         return next;
     end loop;
 end
@@ -150,7 +162,8 @@ comment on function amqp.broker_status() is
 create or replace view amqp.status as
 select st.broker_id, st.addresses, st.backlog, st.backlog_capped, st.oldest_pending_age, st.dead_letters,
        st.dead_letters_capped, st.last_error, st.last_error_at, st.owner, st.owned_since, st.connected_to,
-       st.connected_since, st.last_confirm_at, st.bridge_waiting, st.scheduled, st.scheduled_capped, st.next_due_at
+       st.connected_since, st.last_confirm_at, st.bridge_waiting, st.scheduled, st.scheduled_capped, st.next_due_at,
+       st.held_destinations
   from amqp.broker_status() as st;
 
 comment on view amqp.status is
@@ -158,4 +171,5 @@ comment on view amqp.status is
 '100,000: backlog_capped when there are more), oldest_pending_age, dead_letters (also up to 100,000), and '
 'the bridge''s report from amqp.broker_state: last_error(_at), owner, owned_since, connected_to, '
 'connected_since, last_confirm_at, bridge_waiting; scheduled (messages waiting for their deliver_at, also up to '
-'100,000: scheduled_capped) and next_due_at, the earliest deliver_at.';
+'100,000: scheduled_capped) and next_due_at, the earliest deliver_at; held_destinations (exchanges the bridge '
+'holds back, null when none: exchange, since, waiting messages, expired, last_error).';

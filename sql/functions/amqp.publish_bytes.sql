@@ -6,8 +6,10 @@
 -- Earlier versions had no deliver_at; that signature goes (looked up first, as in amqp.publish).
 do $$
 begin
-    if pg_catalog.to_regprocedure('amqp.publish_bytes(integer, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb, varchar, varchar, varchar, interval, integer, varchar)') is not null then
-        drop function amqp.publish_bytes(integer, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb, varchar, varchar, varchar, interval, integer, varchar);
+    if pg_catalog.to_regprocedure('amqp.publish_bytes(integer, varchar, varchar, bytea, integer, varchar, varchar, varchar, '
+            || 'jsonb, varchar, varchar, varchar, interval, integer, varchar)') is not null then
+        drop function amqp.publish_bytes(integer, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb,
+            varchar, varchar, varchar, interval, integer, varchar);
     end if;
 end
 $$;

@@ -2,8 +2,9 @@
 -- from amqp.scheduled into amqp.outbox, in due order, and say when the next one falls due.
 
 -- The moved rows get their outbox ids here, so they go out after everything already queued and before what is
--- published later: "due now" is ordered like any publish at this moment. Their created_at (the AMQP timestamp and
--- what amqp.status ages rows by) becomes deliver_at: a message due now is not a week old. SKIP LOCKED: a second
+-- published later: "due now" is ordered like any publish at this moment. A delayed message's created_at (the AMQP
+-- timestamp and what amqp.status ages rows by) becomes deliver_at: a message due now is not a week old; a refused
+-- one back for its retry (attempts > 0, amqp.outbox_defer) keeps its own. SKIP LOCKED: a second
 -- caller (a bridge taking over) moves other rows or none, never the same twice. The bridge's role may not write the
 -- outbox; this runs as the owner, for amqp_bridge only. The bridge's sessions plan with enable_sort off (their
 -- outbox queries must use the index order); the moved rows' sort is needed here, and at that sort's penalty cost
@@ -49,10 +50,12 @@ begin
         returning s.*)
     insert into amqp.outbox as o
         (broker_id, tx, exchange, routing_key, body, body_bytes, delivery_mode, content_type, reply_to,
-         correlation_id, message_id, created_at, headers, type, app_id, expiration_ms, priority, content_encoding)
+         correlation_id, message_id, created_at, headers, type, app_id, expiration_ms, priority, content_encoding,
+         attempts, last_error)
     select m.broker_id, v_tx, m.exchange, m.routing_key, m.body, m.body_bytes, m.delivery_mode, m.content_type,
-           m.reply_to, m.correlation_id, m.message_id, m.deliver_at, m.headers, m.type, m.app_id, m.expiration_ms,
-           m.priority, m.content_encoding
+           m.reply_to, m.correlation_id, m.message_id,
+           case when m.attempts > 0 then m.created_at else m.deliver_at end, m.headers, m.type, m.app_id, m.expiration_ms,
+           m.priority, m.content_encoding, m.attempts, m.last_error
       from moved m
      order by m.deliver_at, m.id;
     get diagnostics released = row_count;

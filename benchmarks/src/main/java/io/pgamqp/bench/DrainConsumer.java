@@ -67,6 +67,11 @@ final class DrainConsumer implements AutoCloseable {
     return received;
   }
 
+  /** System.nanoTime of the first delivery, 0 before it. */
+  synchronized long firstNanos() {
+    return firstNanos;
+  }
+
   synchronized long duplicates() {
     return duplicates;
   }

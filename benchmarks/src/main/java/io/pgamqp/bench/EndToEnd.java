@@ -45,7 +45,7 @@ public final class EndToEnd {
     }
   }
 
-  static final String PARTS = "drain,sql,latency,memory,vacuum,scheduled";
+  static final String PARTS = "drain,sql,latency,memory,vacuum,scheduled,isolation";
 
   private static final LikeForLike.Cell PERSISTENT_MANUAL_ACK = new LikeForLike.Cell(true, false);
 
@@ -132,7 +132,7 @@ public final class EndToEnd {
         --latency-publishers N (4) | --latency-tx-messages N (10) | --latency-warmup S (30) | --latency-seconds S (30)
         --memory-messages N (1000000) | --xmx SIZE (128m) | --jfr FILE (record the memory run's bridge JVM)
         --bridge KEY=VALUE (a bridge setting for every bridge run, e.g. pgamqp.bridge.batch-size=500)
-        --only PARTS (comma-separated of drain,sql,latency,memory,vacuum,scheduled) | --out FILE (append the table)""";
+        --only PARTS (comma-separated of drain,sql,latency,memory,vacuum,scheduled,isolation) | --out FILE (append the table)""";
 
   static String run(Options o) throws Exception {
     List<String[]> rows = new ArrayList<>();
@@ -290,6 +290,20 @@ public final class EndToEnd {
           verdict("max <= 100 ms", l.max() <= 100 && l.min() >= 0, o),
           String.format("%d messages, one per transaction every 50 ms, each due 0.2-2 s after it; earliest %.0f ms"
               + " (never before due); %,d others scheduled for next week", l.messages(), l.min(), r.scheduled())});
+    }
+    if (o.parts.contains("isolation")) {
+      IsolationDrain.Result r = IsolationDrain.run(o.pgUrl, o.pgUser, o.amqpHost, o.amqpPort, o.smoke ? 1_000 : 10_000,
+          o.bodyBytes, o.smoke ? 1_000 : 50_000, o.bridge);
+      double ratio = r.bestBehind() / r.bestAlone();
+      rows.add(new String[] {String.format("drain %,d persistent behind %,d to a missing exchange (msg/s)",
+              r.messages(), r.messages()),
+          fmt(r.bestBehind()), fmt(r.bestAlone()) + String.format(" (the same %,d alone)", r.messages()),
+          String.format("%.2f", ratio), verdict(">= 0.5x, first <= 2 s", ratio >= 0.5 && r.worstFirst() <= 2, o),
+          String.format("best of 3 alternating rounds, from the commit to the last consumed: alone %s / %s / %s,"
+              + " behind %s / %s / %s; first good message after %.3f / %.3f / %.3f s; bridge: `run` JVM, warmed up;"
+              + " consumer auto-ack", fmt(r.alone()[0]), fmt(r.alone()[1]), fmt(r.alone()[2]), fmt(r.behind()[0]),
+              fmt(r.behind()[1]), fmt(r.behind()[2]), r.firstSeconds()[0], r.firstSeconds()[1],
+              r.firstSeconds()[2])});
     }
     StringBuilder sb = new StringBuilder(header).append("load average at end: ").append(loadAverage())
         .append("\n\n");

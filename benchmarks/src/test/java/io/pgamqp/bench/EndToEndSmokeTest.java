@@ -34,5 +34,6 @@ class EndToEndSmokeTest {
     assertTrue(table.contains("| vacuum debt, autovacuum on:"), table);
     assertTrue(table.contains("delayed messages due next week (msg/s) |"), table);
     assertTrue(table.contains("| delayed message arrival after its deliver_at, low load"), table);
+    assertTrue(table.contains("to a missing exchange (msg/s) |"), table);
   }
 }

@@ -2,6 +2,7 @@ package io.pgamqp.broker;
 
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ShutdownSignalException;
+import io.pgamqp.outbox.DestinationHolds;
 import io.pgamqp.outbox.ExchangeDeclaration;
 import io.pgamqp.outbox.Settlement;
 import java.io.IOException;
@@ -33,7 +34,11 @@ final class BrokerLink {
   // Nothing is lost; the publishers' confirm-timeout clocks stop meanwhile, so the pause causes no retries.
   private final ConfirmingPublisher.FlowControl flow = new ConfirmingPublisher.FlowControl();
 
-  private BrokerLink(BrokerCatalog.BrokerConfig config, AmqpConnector.Opened opened) {
+  private final List<DestinationHolds.Hold> heldAtConnect;
+
+  private BrokerLink(BrokerCatalog.BrokerConfig config, AmqpConnector.Opened opened,
+      List<DestinationHolds.Hold> heldAtConnect) {
+    this.heldAtConnect = heldAtConnect;
     this.brokerId = config.brokerId();
     this.config = config;
     this.opened = opened;
@@ -71,7 +76,8 @@ final class BrokerLink {
       }
       deps.store().recordDeclarations(brokerId, outcomes).toCompletableFuture().join();
       deps.store().clearWaiting(brokerId).toCompletableFuture().join();
-      return new BrokerLink(config, opened);
+      List<DestinationHolds.Hold> held = deps.store().heldDestinations(brokerId).toCompletableFuture().join();
+      return new BrokerLink(config, opened, held);
     } catch (Exception | Error e) {
       closeQuietly(opened.connection());
       throw e;
@@ -88,8 +94,18 @@ final class BrokerLink {
   }
 
   /** Blocking: a confirm-mode publisher on this connection, sharing its flow-control state. */
-  ConfirmingPublisher openPublisher(Duration confirmTimeout) throws IOException {
-    return ConfirmingPublisher.open(opened.connection(), confirmTimeout, flow);
+  ConfirmingPublisher openPublisher(Duration confirmTimeout, DestinationHolds holds) throws IOException {
+    return ConfirmingPublisher.open(opened.connection(), confirmTimeout, flow, holds);
+  }
+
+  /** Blocking: does {@code exchange} exist (a passive declare on a channel of its own)? Null if so, else why not. */
+  String checkExchange(String exchange) {
+    return ExchangeDeclarer.declare(opened.connection(), new ExchangeDeclaration(exchange, "", true, false, false));
+  }
+
+  /** The destinations held (amqp.held_destination) when this connection was opened: an earlier owner's holds. */
+  List<DestinationHolds.Hold> heldAtConnect() {
+    return heldAtConnect;
   }
 
   BrokerCatalog.BrokerConfig config() {

@@ -1,6 +1,7 @@
 package io.pgamqp.broker;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -14,9 +15,16 @@ import java.util.Objects;
  * @param lastError why the broker last failed (connect, channel or stream error, lost connection); null once a
  *     connection is running again, and before any failure
  * @param since when the current phase began, or null if unknown
+ * @param held the exchanges held back (their messages wait, the others flow); empty when none
  */
 public record BrokerStatus(
-    int brokerId, Phase phase, boolean owned, String connectedTo, String lastError, Instant since) {
+    int brokerId, Phase phase, boolean owned, String connectedTo, String lastError, Instant since,
+    List<String> held) {
+
+  /** Without held destinations. */
+  public BrokerStatus(int brokerId, Phase phase, boolean owned, String connectedTo, String lastError, Instant since) {
+    this(brokerId, phase, owned, connectedTo, lastError, since, List.of());
+  }
 
   /** The phases of a {@link BrokerSupervisor}, as {@code /health/ready} names them ({@link #text()}). */
   public enum Phase {
@@ -41,5 +49,6 @@ public record BrokerStatus(
 
   public BrokerStatus {
     Objects.requireNonNull(phase, "phase");
+    held = List.copyOf(held);
   }
 }

@@ -12,9 +12,11 @@ import akka.actor.typed.javadsl.TimerScheduler;
 import io.pgamqp.broker.BrokerStatus.Phase;
 import io.pgamqp.config.BridgeSettings;
 import io.pgamqp.config.DatabaseSettings;
+import io.pgamqp.logging.LogText;
 import io.pgamqp.logging.Outage;
 import io.pgamqp.metrics.BridgeMetrics;
 import io.pgamqp.outbox.BrokerStateReport;
+import io.pgamqp.outbox.DestinationHolds;
 import io.pgamqp.outbox.OutboxOwnershipLost;
 import io.pgamqp.outbox.OutboxStore;
 import io.pgamqp.outbox.OwnershipLock;
@@ -22,7 +24,9 @@ import io.pgamqp.outbox.Wakeup;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -76,6 +80,12 @@ public final class BrokerSupervisor {
 
   private enum DrainTimeout implements Command { INSTANCE }
 
+  /** Time to look at the held destinations: expire those held too long, check those due for it. */
+  private enum CheckHolds implements Command { INSTANCE }
+
+  /** A passive check of a held exchange: {@code error} null when it exists. */
+  private record HoldChecked(String exchange, String error) implements Command {}
+
   /** Shared, read-only collaborators. */
   public record Deps(
       DatabaseSettings database,
@@ -95,6 +105,9 @@ public final class BrokerSupervisor {
   private final Backoff backoff;
   private final Wakeup wakeup = new Wakeup();
   private final BrokerStateReport report;
+  private final DestinationHolds holds;
+  // When each held exchange is to be checked next and the pause after that check (actor thread only).
+  private final Map<String, long[]> holdChecks = new HashMap<>();
 
   // What this broker has, across states; only the actor's thread touches these.
   private OwnershipLock lock;
@@ -110,6 +123,7 @@ public final class BrokerSupervisor {
   private Phase phase = Phase.STANDBY;
   private Instant phaseSince = Instant.now();
   private String lastError;
+  private List<String> reportedHeld = List.of();
 
   /** {@code statusListener} is told every change of phase, ownership, connection or last error. */
   public static Behavior<Command> create(int brokerId, Deps deps, ActorRef<BrokerStatus> statusListener) {
@@ -129,6 +143,34 @@ public final class BrokerSupervisor {
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("pgamqp-blocking-dispatcher"));
     this.backoff = new Backoff(settings.backoffMin(), settings.backoffMax(), settings.backoffJitter());
     this.report = deps.store().stateReport(brokerId);
+    this.holds = new DestinationHolds(wakeup::signal, new HoldLog(brokerId, deps, settings.holdTimeout()),
+        settings.holdTimeout().isZero());
+  }
+
+  /**
+   * Says once when a destination is held and once when it is lifted, and records it for amqp.status. Runs on the
+   * thread that changed the hold (the publisher's AMQP thread, the actor's): a logger and asynchronous writes only.
+   */
+  private record HoldLog(int brokerId, Deps deps, Duration holdTimeout) implements DestinationHolds.Listener {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BrokerSupervisor.class);
+
+    @Override
+    public void held(DestinationHolds.Hold hold) {
+      LOG.warn("broker {}: holding exchange '{}': {}; its messages wait in order (other destinations flow) until it"
+          + " exists, {}", brokerId, LogText.value(hold.exchange()), hold.lastError(), hold.expired()
+          ? "and are dead-lettered meanwhile (hold-timeout 0)"
+          : "or are dead-lettered after hold-timeout " + holdTimeout.toSeconds() + " s");
+      deps.store().recordHold(brokerId, hold);
+      deps.metrics().heldDestination(brokerId, 1);
+    }
+
+    @Override
+    public void lifted(DestinationHolds.Hold hold, String why) {
+      LOG.info("broker {}: exchange '{}' no longer held ({}); sending its messages in order", brokerId,
+          LogText.value(hold.exchange()), why);
+      deps.store().clearHold(brokerId, hold.exchange());
+      deps.metrics().heldDestination(brokerId, -1);
+    }
   }
 
   // ---- acquiring the lock
@@ -199,8 +241,13 @@ public final class BrokerSupervisor {
 
   private Behavior<Command> openChannel() {
     enter(Phase.CONNECTING);
+    return openChannelQuietly();
+  }
+
+  /** A new publishing channel on the open connection, still showing the phase as it was (e.g. running). */
+  private Behavior<Command> openChannelQuietly() {
     BrokerLink l = link;
-    runBlocking(() -> l.openPublisher(settings.confirmTimeout()), ChannelOpened::new);
+    runBlocking(() -> l.openPublisher(settings.confirmTimeout(), holds), ChannelOpened::new);
     return connecting();
   }
 
@@ -232,6 +279,12 @@ public final class BrokerSupervisor {
     BrokerLink l = m.link();
     link = l;
     lostReported = false;
+    for (DestinationHolds.Hold h : l.heldAtConnect()) {
+      if (holds.get(h.exchange()) == null) {
+        holds.restore(h);
+        deps.metrics().heldDestination(brokerId, 1);
+      }
+    }
     dropUnroutable = l.config().dropUnroutable();
     ActorRef<Command> self = ctx.getSelf();
     l.onLoss(reason -> self.tell(new ConnectionLost(l, reason)));
@@ -260,10 +313,11 @@ public final class BrokerSupervisor {
   // ---- running
 
   private Behavior<Command> run(ConfirmingPublisher publisher) {
-    DeliveryStream s = DeliveryStream.start(brokerId, ++runs, deps, lock.pid(), wakeup, publisher, dropUnroutable,
-        ctx.getSystem());
+    DeliveryStream s = DeliveryStream.start(brokerId, ++runs, deps, lock.pid(), wakeup, publisher, holds,
+        dropUnroutable, ctx.getSystem());
     ctx.pipeToSelf(s.ended(), (how, error) -> new StreamEnded(s, how));
     enter(Phase.RUNNING);
+    timers.startTimerWithFixedDelay(CheckHolds.INSTANCE, HOLD_TICK);
     return running(s, false);
   }
 
@@ -282,9 +336,62 @@ public final class BrokerSupervisor {
         .onMessage(Configure.class, m -> onConfigure(m, s, () -> finishToReconnect(s, reconnecting)))
         .onMessageEquals(Disconnect.INSTANCE, () -> onDisconnect(() -> finishToReconnect(s, reconnecting)))
         .onMessageEquals(DrainTimeout.INSTANCE, () -> abortDrain(s))
+        .onMessageEquals(CheckHolds.INSTANCE, this::checkHolds)
+        .onMessage(HoldChecked.class, this::onHoldChecked)
         .onMessage(Stop.class, m -> stop(s, m.replyTo()))
         .onAnyMessage(this::ignore)
         .build();
+  }
+
+  // ---- held destinations
+
+  private static final Duration HOLD_TICK = Duration.ofMillis(250);
+  private static final long CHECKING = Long.MAX_VALUE; // a check of this exchange is under way
+
+  /** Expires holds older than hold-timeout; checks each held exchange on its own schedule (passive declare). */
+  private Behavior<Command> checkHolds() {
+    if (!reportedHeld.equals(List.of(holds.exchanges()))) {
+      reportStatus(); // holds are made and lifted on other threads too: tell readiness what is held now
+    }
+    if (holds.isEmpty()) {
+      holdChecks.clear();
+      return Behaviors.same();
+    }
+    long now = System.nanoTime();
+    Instant expiry = Instant.now().minus(settings.holdTimeout());
+    holdChecks.keySet().retainAll(java.util.Set.of(holds.exchanges()));
+    for (DestinationHolds.Hold h : holds.all()) {
+      if (!h.expired() && h.since().isBefore(expiry)) {
+        ctx.getLog().warn("broker {}: exchange '{}' held for longer than hold-timeout ({} s); dead-lettering its"
+            + " messages until it exists", brokerId, LogText.value(h.exchange()), settings.holdTimeout().toSeconds());
+        holds.expire(h.exchange());
+        DestinationHolds.Hold expired = holds.get(h.exchange());
+        if (expired != null) {
+          deps.store().recordHold(brokerId, expired);
+        }
+      }
+      long[] check = holdChecks.computeIfAbsent(h.exchange(), k -> new long[] {now, settings.backoffMin().toNanos()});
+      BrokerLink l = link;
+      if (check[0] != CHECKING && now - check[0] >= 0 && l != null && l.isOpen()) {
+        check[0] = CHECKING;
+        String exchange = h.exchange();
+        runBlocking(() -> l.checkExchange(exchange), (error, failure) -> new HoldChecked(exchange,
+            failure != null ? ErrorText.of(failure) : error));
+      }
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onHoldChecked(HoldChecked m) {
+    long[] check = holdChecks.get(m.exchange());
+    if (m.error() == null) {
+      holdChecks.remove(m.exchange());
+      holds.lift(m.exchange(), "it exists now");
+    } else if (check != null) {
+      check[1] = Math.min(check[1] * 2, settings.backoffMax().toNanos());
+      check[0] = System.nanoTime() + check[1];
+    }
+    return Behaviors.same();
   }
 
   private Behavior<Command> finishToReconnect(DeliveryStream s, boolean reconnecting) {
@@ -319,6 +426,15 @@ public final class BrokerSupervisor {
     }
     if (how.error() != null) {
       return afterFailure("stream failed: " + ErrorText.of(how.error()));
+    }
+    if (how.retryNeeded() && (s.heldADestination() || s.refusalAttributed())) {
+      // The channel closed because of a destination now held, or of one message now set aside for its own retry (or
+      // dead-lettered): the rows the closure took along are resent at once, in order; nobody waits for its backoff.
+      ctx.getLog().info("broker {}: resending in order the messages a refusal took along", brokerId);
+      if (link != null && link.isOpen()) {
+        return openChannelQuietly(); // the broker is fine and its other messages flow: still running, still ready
+      }
+      return retry();
     }
     if (how.retryNeeded()) {
       Duration pause = nextPause();
@@ -620,8 +736,9 @@ public final class BrokerSupervisor {
   }
 
   private void reportStatus() {
+    reportedHeld = List.of(holds.exchanges());
     statusListener.tell(new BrokerStatus(brokerId, phase, lock != null, link == null ? null : link.hostPort(),
-        lastError, phaseSince));
+        lastError, phaseSince, reportedHeld));
   }
 
   private void closeLink() {

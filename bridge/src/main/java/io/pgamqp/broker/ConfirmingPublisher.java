@@ -6,6 +6,7 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.ConfirmListener;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ShutdownSignalException;
+import io.pgamqp.outbox.DestinationHolds;
 import io.pgamqp.outbox.ExchangeDeclaration;
 import io.pgamqp.outbox.OutboxBatch;
 import io.pgamqp.outbox.OutboxRow;
@@ -47,7 +48,11 @@ public final class ConfirmingPublisher implements AutoCloseable {
   public enum Outcome {
     CONFIRMED, RETURNED, NACKED, TIMED_OUT, FAILED, NOT_SENT, DECLARED, DECLARE_FAILED,
     /** Never sent: the bridge cannot encode it (its stored headers); dead-lettered at once. */
-    UNSENDABLE
+    UNSENDABLE,
+    /** Not sent (or refused): its destination is held; the row stays in the outbox, untouched. */
+    HELD,
+    /** Not sent: its destination has been held for longer than hold-timeout; dead-lettered. */
+    HOLD_EXPIRED
   }
 
   /** A batch and, per row (same index), its outcome and the reason when not confirmed. Immutable once completed. */
@@ -58,6 +63,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
   private final Channel channel;
   private final Connection connection;
   private final Duration confirmTimeout;
+  private final DestinationHolds holds;
   private final ConcurrentSkipListMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
   // For basic.return, which names a message only by its properties. Message ids may repeat (a producer's own
   // message_id): messages with one id chain in publish order (Pending.sameId), the order their returns come in.
@@ -108,11 +114,13 @@ public final class ConfirmingPublisher implements AutoCloseable {
     TIMER.setRemoveOnCancelPolicy(true);
   }
 
-  private ConfirmingPublisher(Connection connection, Channel channel, Duration confirmTimeout, FlowControl flow) {
+  private ConfirmingPublisher(Connection connection, Channel channel, Duration confirmTimeout, FlowControl flow,
+      DestinationHolds holds) {
     this.connection = connection;
     this.channel = channel;
     this.confirmTimeout = confirmTimeout;
     this.flow = flow;
+    this.holds = holds;
   }
 
   /** Runs {@code task} after the delay on the confirm-timeout timer; the returned future cancels it. */
@@ -125,14 +133,26 @@ public final class ConfirmingPublisher implements AutoCloseable {
     return open(connection, confirmTimeout, new FlowControl());
   }
 
+  /** With holds of its own that nobody checks or lifts (tests and benchmarks of this class alone). */
+  public static ConfirmingPublisher open(Connection connection, Duration confirmTimeout, FlowControl flow)
+      throws IOException {
+    return open(connection, confirmTimeout, flow, new DestinationHolds(() -> { }, new DestinationHolds.Listener() {
+      @Override
+      public void held(DestinationHolds.Hold hold) {}
+
+      @Override
+      public void lifted(DestinationHolds.Hold hold, String why) {}
+    }, false));
+  }
+
   /**
    * Opens a confirm-mode channel on {@code connection}, whose flow-control state {@code flow} reports (the caller
    * registers the connection's {@code BlockedListener}). Blocking: call on the blocking dispatcher.
    */
-  public static ConfirmingPublisher open(Connection connection, Duration confirmTimeout, FlowControl flow)
-      throws IOException {
+  public static ConfirmingPublisher open(Connection connection, Duration confirmTimeout, FlowControl flow,
+      DestinationHolds holds) throws IOException {
     Channel channel = connection.createChannel();
-    ConfirmingPublisher p = new ConfirmingPublisher(connection, channel, confirmTimeout, flow);
+    ConfirmingPublisher p = new ConfirmingPublisher(connection, channel, confirmTimeout, flow, holds);
     channel.confirmSelect();
     channel.addConfirmListener(new ConfirmListener() {
       @Override
@@ -174,6 +194,11 @@ public final class ConfirmingPublisher implements AutoCloseable {
       OutboxRow row = batch.rows().get(i);
       if (row.isDeclaration()) {
         declare(t, i, row, declarations.get(row.exchange()));
+        continue;
+      }
+      DestinationHolds.Hold hold = holds.get(row.exchange());
+      if (hold != null) {
+        t.settle(i, hold.expired() ? Outcome.HOLD_EXPIRED : Outcome.HELD, heldReason(hold));
         continue;
       }
       String unsendable = row.fields().headersError();
@@ -225,7 +250,18 @@ public final class ConfirmingPublisher implements AutoCloseable {
       return;
     }
     String error = ExchangeDeclarer.declare(connection, d);
+    if (error == null) {
+      holds.lift(d.exchange(), "amqp.exchange_declare applied");
+    } else if (ErrorText.isNotFound(error)) {
+      holds.hold(d.exchange(), error); // a passive check found it missing: its messages would all be refused
+    }
     t.settle(i, error == null ? Outcome.DECLARED : Outcome.DECLARE_FAILED, error);
+  }
+
+  /** A dead letter's or a log line's words for a message of a held destination. */
+  static String heldReason(DestinationHolds.Hold hold) {
+    return "exchange '" + hold.exchange() + "' held since " + hold.since() + (hold.expired() ? " (longer than"
+        + " hold-timeout)" : "") + ": " + hold.lastError();
   }
 
   /** The AMQP properties of a message row (public for the JMH benchmark of this mapping). */
@@ -314,11 +350,16 @@ public final class ConfirmingPublisher implements AutoCloseable {
     }
   }
 
-  /** A channel-level error (e.g. 404 for a missing exchange) is blamed on the one message that caused it. */
+  /**
+   * A channel-level error is blamed on the one message that caused it, except a missing exchange (404): that belongs
+   * to the destination, which is held, so that its messages are passed over instead of closing the channel one by
+   * one; every message to it still pending is held with it.
+   */
   private void channelClosed(ShutdownSignalException cause) {
     String reason = ErrorText.of(cause);
     closedReason = reason;
     Long culprit = null;
+    String missing = null;
     if (!cause.isHardError() && !cause.isInitiatedByApplication()) {
       Matcher m = NO_EXCHANGE.matcher(reason);
       String exchange = m.find() ? m.group(1) : null;
@@ -328,11 +369,18 @@ public final class ConfirmingPublisher implements AutoCloseable {
           break;
         }
       }
+      if (exchange != null && culprit != null) {
+        missing = exchange;
+        holds.hold(exchange, reason);
+      }
     }
+    DestinationHolds.Hold hold = missing == null ? null : holds.get(missing);
     for (Long seq : pending.keySet()) {
       Pending p = pending.remove(seq);
       if (p != null) {
-        if (seq.equals(culprit)) {
+        if (hold != null && hold.exchange().equals(p.exchange)) {
+          settle(p, hold.expired() ? Outcome.HOLD_EXPIRED : Outcome.HELD, heldReason(hold));
+        } else if (seq.equals(culprit)) {
           settle(p, Outcome.FAILED, reason);
         } else {
           settle(p, Outcome.NOT_SENT, "channel closed before the confirm: " + reason);

@@ -8,6 +8,7 @@ import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Sink;
 import io.pgamqp.config.BridgeSettings;
 import io.pgamqp.metrics.BridgeMetrics;
+import io.pgamqp.outbox.DestinationHolds;
 import io.pgamqp.outbox.ExchangeDeclaration;
 import io.pgamqp.outbox.OutboxBatch;
 import io.pgamqp.outbox.OutboxRow;
@@ -37,6 +38,13 @@ final class DeliveryStream {
   record Ended(boolean retryNeeded, Throwable error) {}
 
   private final ConfirmingPublisher publisher;
+  private final DestinationHolds holds;
+  private final long holdsAtStart;
+  // A refused message's own retry pause (its attempts so far), as the reconnect backoff's steps.
+  private final Backoff retryBackoff;
+  // Set by the settle stage when a refusal was put on one message (set aside for its own retry, or dead-lettered);
+  // read by the supervisor once the run has ended.
+  private volatile boolean attributed;
   private final SharedKillSwitch killSwitch;
   private final long startedNanos = System.nanoTime();
   private final CompletionStage<Ended> ended;
@@ -47,8 +55,12 @@ final class DeliveryStream {
   private record Declared(OutboxBatch batch, Map<String, ExchangeDeclaration> declarations) {}
 
   private DeliveryStream(int brokerId, String name, BrokerSupervisor.Deps deps, int ownerPid, Wakeup wakeup,
-      ConfirmingPublisher publisher, boolean dropUnroutable, ActorSystem<?> system) {
+      ConfirmingPublisher publisher, DestinationHolds holds, boolean dropUnroutable, ActorSystem<?> system) {
     this.publisher = publisher;
+    this.holds = holds;
+    this.holdsAtStart = holds.created();
+    this.retryBackoff = new Backoff(deps.settings().backoffMin(), deps.settings().backoffMax(),
+        deps.settings().backoffJitter());
     this.dropUnroutable = dropUnroutable;
     this.killSwitch = KillSwitches.shared(name);
     BridgeSettings settings = deps.settings();
@@ -67,12 +79,17 @@ final class DeliveryStream {
           });
         })
         .async("pgamqp-amqp-dispatcher", 1);
-    this.ended = OutboxSource.create(store, brokerId, ownerPid, settings, wakeup, inFlight)
+    this.ended = OutboxSource.create(store, brokerId, ownerPid, settings, wakeup, inFlight, holds)
         .via(killSwitch.flow())
         .mapAsync(1, batch -> withDeclarations(deps.catalog(), brokerId, batch))
         .via(publish)
         .mapAsync(1, p -> {
-          Settlement s = Settlements.from(brokerId, p, settings.maxAttempts(), this.dropUnroutable);
+          Settlement s = Settlements.from(brokerId, p, settings.maxAttempts(), this.dropUnroutable,
+              attempts -> retryBackoff.next(attempts).toMillis());
+          if (!s.deferred().isEmpty() || java.util.Arrays.asList(p.outcomes())
+              .contains(ConfirmingPublisher.Outcome.FAILED)) {
+            attributed = true;
+          }
           BatchMetrics.record(metrics, brokerId, p, s);
           return store.settle(brokerId, s).thenApply(x -> {
             inFlight.settled(p.batch().size());
@@ -88,9 +105,25 @@ final class DeliveryStream {
 
   /** Starts a run publishing on {@code publisher}; the caller closes it once the run has ended. */
   static DeliveryStream start(int brokerId, long generation, BrokerSupervisor.Deps deps, int ownerPid, Wakeup wakeup,
-      ConfirmingPublisher publisher, boolean dropUnroutable, ActorSystem<?> system) {
+      ConfirmingPublisher publisher, DestinationHolds holds, boolean dropUnroutable, ActorSystem<?> system) {
     return new DeliveryStream(brokerId, "broker-" + brokerId + "-" + generation, deps, ownerPid, wakeup, publisher,
-        dropUnroutable, system);
+        holds, dropUnroutable, system);
+  }
+
+  /**
+   * True when this run held a destination: the channel closed because of it, which is explained and dealt with, so
+   * the rows that closure took along may be resent at once, without backing off.
+   */
+  boolean heldADestination() {
+    return holds.created() > holdsAtStart;
+  }
+
+  /**
+   * True when a refusal in this run was put on one message (set aside for its own retry, or dead-lettered): what the
+   * refusal took along may go again at once.
+   */
+  boolean refusalAttributed() {
+    return attributed;
   }
 
   /** Completes (never fails) when the run has ended. */

@@ -74,6 +74,11 @@ final class ErrorText {
     return String.valueOf(e.getMessage());
   }
 
+  /** A declaration's error ({@link #ofDeclare}) that says the exchange does not exist (404 NOT_FOUND). */
+  static boolean isNotFound(String error) {
+    return error != null && error.endsWith("(channel error 404)");
+  }
+
   /** The failure inside a future's wrapper. */
   static Throwable unwrap(Throwable e) {
     while ((e instanceof CompletionException || e instanceof ExecutionException) && e.getCause() != null) {

@@ -57,15 +57,32 @@ final class Settlements {
     }
   }
 
+  /** The pause before a refused message's next attempt, by the attempts it has had. */
+  interface RetryDelay {
+    long millis(int attempts);
+  }
+
+  /** Refused messages retried in place, as before the deferral (tests of the other outcomes). */
   static Settlement from(int brokerId, ConfirmingPublisher.Published p, int maxAttempts, boolean dropUnroutable) {
+    return from(brokerId, p, maxAttempts, dropUnroutable, null);
+  }
+
+  /**
+   * {@code retryDelay} null: a refused message is retried in place (it then holds back every later message until its
+   * retry); otherwise it is deferred by that delay, and the others go on.
+   */
+  static Settlement from(int brokerId, ConfirmingPublisher.Published p, int maxAttempts, boolean dropUnroutable,
+      RetryDelay retryDelay) {
     List<OutboxRow> rows = p.batch().rows();
     List<Long> deleted = new ArrayList<>(rows.size());
     List<Settlement.Failed> retried = new ArrayList<>(0);
     List<Settlement.Failed> dead = new ArrayList<>(0);
+    List<Settlement.Deferred> deferred = new ArrayList<>(0);
     List<Settlement.Declaration> declarations = new ArrayList<>(0);
     boolean retry = false;
     Tally deadLettered = new Tally("dead-lettered", "message", false);
     Tally retrying = new Tally("retrying", "message", false);
+    Tally deferring = new Tally("setting aside for its own retry", "message", false);
     Tally dropped = new Tally("dropped (on_unroutable = drop)", "message", true);
     Tally declareFailed = new Tally("could not apply", "exchange declaration", false);
     for (int i = 0; i < rows.size(); i++) {
@@ -94,15 +111,28 @@ final class Settlements {
           }
         }
         case NACKED, TIMED_OUT, FAILED -> {
-          retry = true;
+          if (retryDelay == null) {
+            retry = true; // as before deferral: every failure restarts the stream, in order
+          }
           int attempts = row.attempts() + 1;
           if (attempts >= maxAttempts) {
             String why = reason + " (gave up after " + attempts + " attempts)";
             dead.add(new Settlement.Failed(row.id(), why));
             deadLettered.add(row.id(), why);
+          } else if (outcome != ConfirmingPublisher.Outcome.TIMED_OUT && retryDelay != null) {
+            // Refused on its own account (a nack, a channel error it caused): its retry waits for nobody else.
+            long delay = retryDelay.millis(attempts);
+            deferred.add(new Settlement.Deferred(row.id(), reason, delay));
+            deferring.add(row.id(), "attempt " + attempts + " of " + maxAttempts + " failed, next in " + delay
+                + " ms: " + reason);
           } else {
+            // A missing confirm is the broker's (or the link's) state, not the message's: retried in place, in order.
+            retry = true;
             retried.add(new Settlement.Failed(row.id(), reason));
             retrying.add(row.id(), "attempt " + attempts + " of " + maxAttempts + " failed: " + reason);
+          }
+          if (outcome == ConfirmingPublisher.Outcome.FAILED) {
+            retry = true; // its channel is closed: the stream goes on through a new one
           }
         }
         case UNSENDABLE -> { // whatever on_unroutable says: it reached no broker, and a retry cannot change that
@@ -110,11 +140,16 @@ final class Settlements {
           deadLettered.add(row.id(), reason);
         }
         case NOT_SENT -> retry = true;
+        case HELD -> { } // stays as it is, not an attempt: sent once its destination is back
+        case HOLD_EXPIRED -> {
+          dead.add(new Settlement.Failed(row.id(), reason));
+          deadLettered.add(row.id(), reason);
+        }
       }
     }
-    for (Tally t : List.of(declareFailed, dropped, deadLettered, retrying)) {
+    for (Tally t : List.of(declareFailed, dropped, deadLettered, retrying, deferring)) {
       t.log(brokerId);
     }
-    return new Settlement(deleted, retried, dead, declarations, retry);
+    return new Settlement(deleted, retried, dead, deferred, declarations, retry);
   }
 }

@@ -26,6 +26,7 @@ public record BridgeSettings(
     Duration progressInterval,
     Duration reclaimInterval,
     long reclaimAbove,
+    Duration holdTimeout,
     BrokerAccess brokerAccess) {
 
   public static BridgeSettings create(Config config) {
@@ -52,6 +53,7 @@ public record BridgeSettings(
         s.positiveDuration("progress-interval"),
         s.positiveDuration("reclaim-interval"),
         s.positiveBytes("reclaim-above"),
+        s.nonNegativeDuration("hold-timeout"),
         BrokerAccess.create(config));
     if (b.idlePollMax.compareTo(b.idlePollMin) < 0) {
       throw new ConfigError("setting pgamqp.bridge.idle-poll-max must not be below pgamqp.bridge.idle-poll-min");

@@ -52,6 +52,21 @@ final class Settings {
     return value;
   }
 
+  /** A duration of 0 or more (0 has a meaning of its own, e.g. "at once"). */
+  Duration nonNegativeDuration(String name) {
+    Duration value;
+    try {
+      value = config.getDuration(key(name));
+    } catch (ConfigException e) {
+      throw new ConfigError("setting " + key(name) + " must be a duration such as 0, 500ms or 10m: " + e.getMessage(),
+          e);
+    }
+    if (value.isNegative()) {
+      throw new ConfigError("setting " + key(name) + " must not be negative, was " + value);
+    }
+    return value;
+  }
+
   long positiveBytes(String name) {
     long value;
     try {

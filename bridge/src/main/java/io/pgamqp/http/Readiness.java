@@ -45,7 +45,11 @@ record Readiness(boolean ready, List<String> reasons, String json) {
       Json.string(brokers, b.phase().text()).append(",\"owned\":").append(b.owned()).append(",\"connectedTo\":");
       Json.string(brokers, b.connectedTo()).append(",\"lastError\":");
       Json.string(brokers, b.lastError()).append(",\"since\":");
-      Json.string(brokers, b.since() == null ? null : b.since().toString()).append('}');
+      Json.string(brokers, b.since() == null ? null : b.since().toString()).append(",\"held\":[");
+      for (int i = 0; i < b.held().size(); i++) {
+        Json.string(i == 0 ? brokers : brokers.append(','), b.held().get(i));
+      }
+      brokers.append("]}");
     }
     brokers.append(']');
     StringBuilder json = new StringBuilder(128 + brokers.length());

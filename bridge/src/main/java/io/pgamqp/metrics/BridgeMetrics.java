@@ -91,6 +91,9 @@ public interface BridgeMetrics {
    */
   default void backlog(int brokerId, long rows, double oldestAgeSeconds) {}
 
+  /** One destination more ({@code +1}) or fewer ({@code -1}) held for the broker (its messages wait). */
+  default void heldDestination(int brokerId, int delta) {}
+
   /** The broker left {@code amqp.broker}: forget its series, so they stop being exported. */
   default void brokerRemoved(int brokerId) {}
 

@@ -98,6 +98,13 @@ final class FanOutMetrics implements BridgeMetrics {
   }
 
   @Override
+  public void heldDestination(int brokerId, int delta) {
+    for (BridgeMetrics t : targets) {
+      t.heldDestination(brokerId, delta);
+    }
+  }
+
+  @Override
   public void owned(int brokerId, boolean owned) {
     for (BridgeMetrics t : targets) {
       t.owned(brokerId, owned);

@@ -44,6 +44,7 @@ import java.util.concurrent.TimeUnit;
  * pgamqp_broker_owned{broker}                   gauge    1 while this bridge holds the broker's advisory lock
  * pgamqp_outbox_backlog_rows{broker}            gauge    rows waiting in amqp.outbox, last sample
  * pgamqp_outbox_oldest_age_seconds{broker}      gauge    age of the oldest waiting row, last sample
+ * pgamqp_held_destinations{broker}              gauge    destinations held (refused, e.g. missing exchange)
  * </pre>
  * and {@code jvm_memory_*}, {@code jvm_gc_*}, {@code jvm_threads_*}, {@code jvm_classes_*}, {@code process_cpu_usage},
  * {@code system_cpu_*}, {@code process_uptime_seconds}, {@code process_start_time_seconds}.
@@ -166,6 +167,11 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
   }
 
   @Override
+  public void heldDestination(int brokerId, int delta) {
+    meters(brokerId).held.addAndGet(delta);
+  }
+
+  @Override
   public void backlog(int brokerId, long rows, double oldestAgeSeconds) {
     BrokerMeters m = meters(brokerId);
     m.backlogRows = rows;
@@ -209,6 +215,7 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
     volatile int owned;
     volatile long backlogRows;
     volatile double oldestAgeSeconds;
+    final java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger();
 
     BrokerMeters(PrometheusMeterRegistry registry, int brokerId) {
       Tags tags = Tags.of("broker", Integer.toString(brokerId));
@@ -250,6 +257,9 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
       Gauge oldestGauge = Gauge.builder("pgamqp.outbox.oldest.age", this, m -> m.oldestAgeSeconds)
           .description("Age of the oldest row waiting in amqp.outbox for the broker, as last sampled")
           .baseUnit("seconds").tags(tags).strongReference(true).register(registry);
+      Gauge heldGauge = Gauge.builder("pgamqp.held.destinations", this, m -> Math.max(0, m.held.get()))
+          .description("Destinations (exchanges) held because the broker refused them; their messages wait in order")
+          .tags(tags).strongReference(true).register(registry);
       for (OutboxQuery q : OutboxQuery.values()) {
         outboxQueries.put(q, Timer.builder("pgamqp.outbox.query")
             .description("Time of the bridge's outbox queries (claim, sweep, settle), pool wait included")
@@ -261,7 +271,7 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
       }
       List<Meter> meters = new ArrayList<>(List.of(published, confirmed, nacked, returned, timedOut,
           deadLettered, retried, reconnects, confirmLatency, batchSize, connectedGauge, ownedGauge, backlogGauge,
-          oldestGauge));
+          oldestGauge, heldGauge));
       meters.addAll(outboxQueries.values());
       all = List.copyOf(meters);
     }

@@ -38,6 +38,10 @@ import org.slf4j.LoggerFactory;
  * concurrent release skipped). Waits never outlast the next due time, so a due message is claimed within
  * milliseconds of it.
  *
+ * <p>Messages of held destinations ({@link DestinationHolds}) are claimed and passed over; when a hold is lifted or
+ * expires, the source lets what is in flight settle, then starts again from cursor 0, as a new materialization would,
+ * so that those messages go out in their order (or are dead-lettered).
+ *
  * <p>Each materialization starts from cursor 0 (the oldest pending row): restarting the stream is how failed rows are
  * retried in their original order.
  */
@@ -67,12 +71,14 @@ public final class OutboxSource {
   private final BridgeSettings settings;
   private final Wakeup wakeup;
   private final InFlight inFlight;
+  private final DestinationHolds holds;
   // Rows moved per release: what a few claims take; a longer due backlog is moved over several steps.
   private static final int RELEASE_ROWS = 5_000;
   // After a release that found due rows it could not take (a concurrent release holds them), before trying again.
   private static final long RELEASE_RETRY_NANOS = 10_000_000L;
   // Confined to the stream: unfoldAsync runs one step at a time, each step after the previous one completed.
-  private final LateTransactions late = new LateTransactions();
+  private LateTransactions late = new LateTransactions();
+  private boolean restartWanted; // a hold was lifted or expired: start over from cursor 0 once nothing is in flight
   private long cursor;
   private Duration pause;
   private boolean waiting;
@@ -85,9 +91,10 @@ public final class OutboxSource {
   private long releaseDue = System.nanoTime();
   private long lastRelease;
 
-  private OutboxSource(
-      OutboxStore store, int brokerId, int ownerPid, BridgeSettings settings, Wakeup wakeup, InFlight inFlight) {
+  private OutboxSource(OutboxStore store, int brokerId, int ownerPid, BridgeSettings settings, Wakeup wakeup,
+      InFlight inFlight, DestinationHolds holds) {
     this.store = store;
+    this.holds = holds;
     this.brokerId = brokerId;
     this.ownerPid = ownerPid;
     this.settings = settings;
@@ -100,10 +107,10 @@ public final class OutboxSource {
    * A source of batches for {@code brokerId}, claimed through the advisory-lock session {@code ownerPid}. Completes
    * never by itself; fails with {@link OutboxOwnershipLost} when the lock is gone, or with the database error.
    */
-  public static Source<OutboxBatch, NotUsed> create(
-      OutboxStore store, int brokerId, int ownerPid, BridgeSettings settings, Wakeup wakeup, InFlight inFlight) {
+  public static Source<OutboxBatch, NotUsed> create(OutboxStore store, int brokerId, int ownerPid,
+      BridgeSettings settings, Wakeup wakeup, InFlight inFlight, DestinationHolds holds) {
     return Source.lazySource(() -> {
-      OutboxSource s = new OutboxSource(store, brokerId, ownerPid, settings, wakeup, inFlight);
+      OutboxSource s = new OutboxSource(store, brokerId, ownerPid, settings, wakeup, inFlight, holds);
       return Source.unfoldAsync(s, OutboxSource::next).watchTermination((mat, done) -> {
         done.whenComplete((d, e) -> s.withdrawWaiting());
         return mat;
@@ -129,6 +136,18 @@ public final class OutboxSource {
   }
 
   private CompletionStage<Optional<Pair<OutboxSource, OutboxBatch>>> next() {
+    if (holds.takeResume()) {
+      restartWanted = true;
+    }
+    if (restartWanted) {
+      if (inFlight.get() > 0) {
+        return wakeup.await(settings.idlePollMin()).thenCompose(x -> next());
+      }
+      restartWanted = false;
+      cursor = 0;
+      late = new LateTransactions();
+      lingerFirst = false;
+    }
     if (lingerFirst) {
       lingerFirst = false;
       return wakeup.await(untilReleaseAtMost(settings.linger())).thenCompose(x -> next());
@@ -218,14 +237,15 @@ public final class OutboxSource {
         });
       }
       if (rows.isEmpty() && inFlight.get() == 0 && dueForStrandedCheck()) {
-        return store.stranded(brokerId, cursor, settings.strandedAfter(), settings.batchSize()).thenApply(found -> {
-          found.removeIf(r -> late.tracks(r.tx())); // those are swept once their transaction is seen finished
-          if (!found.isEmpty()) {
-            log.warn("broker {}: found {} stranded rows below the claim cursor; sending them now",
-                brokerId, found.size());
-          }
-          return found;
-        });
+        return store.stranded(brokerId, cursor, settings.strandedAfter(), settings.batchSize(), holds.exchanges())
+            .thenApply(found -> {
+              found.removeIf(r -> late.tracks(r.tx())); // those are swept once their transaction is seen finished
+              if (!found.isEmpty()) {
+                log.warn("broker {}: found {} stranded rows below the claim cursor; sending them now",
+                    brokerId, found.size());
+              }
+              return found;
+            });
       }
       return CompletableFuture.completedFuture(rows);
     });

@@ -50,9 +50,13 @@ public final class OutboxStore {
       "select " + COLUMNS + " from amqp.outbox o where o.broker_id = ? and o.id > ? and o.id <= ?"
           + " and o.tx operator(pg_catalog.=) any(?::xid8[]) order by o.id";
 
+  // Messages of held destinations are below the cursor on purpose (DestinationHolds): not stranded, and not to be
+  // found in their place either.
   private static final String STRANDED =
       "select " + COLUMNS + " from amqp.outbox o where o.broker_id = ? and o.id <= ?"
-          + " and o.created_at < pg_catalog.now() operator(pg_catalog.-) ?::interval order by o.id limit ?";
+          + " and o.created_at < pg_catalog.now() operator(pg_catalog.-) ?::interval"
+          + " and not (o.kind operator(pg_catalog.=) 'p' and o.exchange operator(pg_catalog.=) any(?::text[]))"
+          + " order by o.id limit ?";
 
 
   // The id range besides the list: without statistics (autovacuum off, or analyzed while empty) the planner estimates
@@ -83,6 +87,10 @@ public final class OutboxStore {
   private static final String DEAD_LETTER =
       "select amqp.dead_letter_outbox(outbox_ids => ?::bigint[], reasons => ?::text[], broker_id => ?)";
 
+  // Through a function, as dead letters: amqp_bridge may not write amqp.scheduled.
+  private static final String DEFER = "select amqp.outbox_defer(outbox_ids => ?::bigint[], reasons => ?::text[],"
+      + " broker_id => ?, delays_ms => ?::bigint[])";
+
   private static final String DECLARED =
       "update amqp.exchange_declaration set status = ?, applied_at = pg_catalog.now(), last_error = ?"
           + " where broker_id = ? and exchange = ?";
@@ -105,6 +113,16 @@ public final class OutboxStore {
       "update amqp.broker_state set last_confirm_at = pg_catalog.now() where broker_id = ? and " + CONFIRM_DUE;
 
   private static final String OUTBOX_BYTES = "select pg_catalog.pg_total_relation_size('amqp.outbox'::regclass)";
+
+  private static final String HOLD =
+      "insert into amqp.held_destination as h (broker_id, exchange, since, last_error, expired) values (?, ?, ?, ?, ?)"
+          + " on conflict on constraint held_destination_pkey do update"
+          + " set last_error = excluded.last_error, expired = excluded.expired";
+
+  private static final String UNHOLD = "delete from amqp.held_destination where broker_id = ? and exchange = ?";
+
+  private static final String HELD =
+      "select exchange, since, last_error, expired from amqp.held_destination where broker_id = ? order by since";
 
   private static final String RELEASE = "select released, next_due_in from amqp.scheduled_release(?, ?)";
 
@@ -188,6 +206,47 @@ public final class OutboxStore {
     });
   }
 
+  /** Records (or updates) a hold, for amqp.status and for a bridge that takes over. */
+  public CompletionStage<Integer> recordHold(int brokerId, DestinationHolds.Hold hold) {
+    return db.run(c -> {
+      try (PreparedStatement ps = c.prepareStatement(HOLD)) {
+        ps.setInt(1, brokerId);
+        ps.setString(2, hold.exchange());
+        ps.setObject(3, java.time.OffsetDateTime.ofInstant(hold.since(), java.time.ZoneOffset.UTC));
+        ps.setString(4, hold.lastError());
+        ps.setBoolean(5, hold.expired());
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  public CompletionStage<Integer> clearHold(int brokerId, String exchange) {
+    return db.run(c -> {
+      try (PreparedStatement ps = c.prepareStatement(UNHOLD)) {
+        ps.setInt(1, brokerId);
+        ps.setString(2, exchange);
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  /** The holds recorded for {@code brokerId}, oldest first. */
+  public CompletionStage<List<DestinationHolds.Hold>> heldDestinations(int brokerId) {
+    return db.run(c -> {
+      try (PreparedStatement ps = c.prepareStatement(HELD)) {
+        ps.setInt(1, brokerId);
+        List<DestinationHolds.Hold> held = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            held.add(new DestinationHolds.Hold(rs.getString(1),
+                rs.getObject(2, java.time.OffsetDateTime.class).toInstant(), rs.getString(3), rs.getBoolean(4)));
+          }
+        }
+        return held;
+      }
+    });
+  }
+
   /** Moves up to {@code maxRows} of {@code brokerId}'s delayed messages that fell due into the outbox. */
   public CompletionStage<Release> release(int brokerId, int maxRows) {
     return timed(brokerId, BridgeMetrics.OutboxQuery.RELEASE, db.run(c -> {
@@ -226,13 +285,15 @@ public final class OutboxStore {
   }
 
   /** Rows at or below the cursor older than {@code age}: the fallback that keeps any row from being stranded. */
-  public CompletionStage<List<OutboxRow>> stranded(int brokerId, long cursor, Duration age, int limit) {
+  public CompletionStage<List<OutboxRow>> stranded(int brokerId, long cursor, Duration age, int limit,
+      String[] heldExchanges) {
     return db.run(c -> {
       try (PreparedStatement ps = c.prepareStatement(STRANDED)) {
         ps.setInt(1, brokerId);
         ps.setLong(2, cursor);
         ps.setString(3, age.toMillis() + " milliseconds");
-        ps.setInt(4, limit);
+        ps.setArray(4, c.createArrayOf("text", heldExchanges));
+        ps.setInt(5, limit);
         return rows(ps);
       }
     });
@@ -379,7 +440,7 @@ public final class OutboxStore {
   }
 
   private CompletionStage<Settlement> settleRows(int brokerId, Settlement settlement) {
-    if (settlement.retried().isEmpty() && settlement.deadLettered().isEmpty()
+    if (settlement.retried().isEmpty() && settlement.deadLettered().isEmpty() && settlement.deferred().isEmpty()
         && settlement.declarations().isEmpty()) {
       if (settlement.deleted().isEmpty()) {
         return CompletableFuture.completedFuture(settlement);
@@ -409,6 +470,9 @@ public final class OutboxStore {
       }
       if (!settlement.deadLettered().isEmpty()) {
         executeWithReasons(c, DEAD_LETTER, false, brokerId, settlement.deadLettered());
+      }
+      if (!settlement.deferred().isEmpty()) {
+        defer(c, brokerId, settlement.deferred());
       }
       writeDeclarations(c, brokerId, settlement.declarations());
       return settlement;
@@ -475,6 +539,24 @@ public final class OutboxStore {
         ps.setLong(5, max);
       }
       ps.execute(); // an UPDATE, or a SELECT of a function
+    }
+  }
+
+  private static void defer(Connection c, int brokerId, List<Settlement.Deferred> deferred) throws SQLException {
+    Long[] ids = new Long[deferred.size()];
+    String[] reasons = new String[deferred.size()];
+    Long[] delays = new Long[deferred.size()];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = deferred.get(i).id();
+      reasons[i] = deferred.get(i).reason();
+      delays[i] = deferred.get(i).delayMillis();
+    }
+    try (PreparedStatement ps = c.prepareStatement(DEFER)) {
+      ps.setArray(1, c.createArrayOf("bigint", ids));
+      ps.setArray(2, c.createArrayOf("text", reasons));
+      ps.setInt(3, brokerId);
+      ps.setArray(4, c.createArrayOf("bigint", delays));
+      ps.execute();
     }
   }
 

@@ -9,16 +9,27 @@ import java.util.List;
  * @param retried rows that failed an attempt and stay for a later one, with the reason
  * @param deadLettered rows moved to {@code amqp.dead_letter}, with the reason
  * @param declarations outcomes of exchange declarations to record
+ * @param deferred rows the broker refused on their own account, set aside (amqp.scheduled) for their own retry
  * @param retryNeeded true when some row was not confirmed: the stream restarts from the oldest pending row
  */
 public record Settlement(
     List<Long> deleted,
     List<Failed> retried,
     List<Failed> deadLettered,
+    List<Deferred> deferred,
     List<Declaration> declarations,
     boolean retryNeeded) {
 
+  /** Nothing deferred. */
+  public Settlement(List<Long> deleted, List<Failed> retried, List<Failed> deadLettered,
+      List<Declaration> declarations, boolean retryNeeded) {
+    this(deleted, retried, deadLettered, List.of(), declarations, retryNeeded);
+  }
+
   public record Failed(long id, String reason) {}
+
+  /** A row to send again after {@code delayMillis}, out of the others' way. */
+  public record Deferred(long id, String reason, long delayMillis) {}
 
   /** @param error null when the declaration succeeded */
   public record Declaration(String exchange, String error) {}

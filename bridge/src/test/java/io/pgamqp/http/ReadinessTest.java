@@ -82,9 +82,17 @@ class ReadinessTest {
     assertEquals("{\"status\":\"DOWN\",\"reasons\":[\"broker 7: connecting, not connected yet\"],"
         + "\"database\":{\"reachable\":true,\"error\":null},\"cluster\":null,\"brokers\":["
         + "{\"broker\":7,\"ready\":false,\"reason\":\"connecting, not connected yet\",\"phase\":\"connecting\","
-        + "\"owned\":true,\"connectedTo\":null,\"lastError\":null,\"since\":\"2024-11-27T10:00:00Z\"},"
+        + "\"owned\":true,\"connectedTo\":null,\"lastError\":null,\"since\":\"2024-11-27T10:00:00Z\",\"held\":[]},"
         + "{\"broker\":8,\"ready\":true,\"reason\":null,\"phase\":\"backoff\",\"owned\":true,\"connectedTo\":null,"
-        + "\"lastError\":\"bad \\\"vhost\\\"\\nline 2\",\"since\":null}]}", r.json());
+        + "\"lastError\":\"bad \\\"vhost\\\"\\nline 2\",\"since\":null,\"held\":[]}]}", r.json());
+  }
+
+  @Test
+  void aRunningBrokerWithHeldDestinationsIsReadyAndListsThem() {
+    Readiness r = Readiness.of(new BridgeStatus(true, null, List.of(new BrokerStatus(3, Phase.RUNNING, true,
+        "rabbit:5672", null, null, List.of("orders.gone", "say \"hi\"")))));
+    assertTrue(r.ready(), r::toString);
+    assertTrue(r.json().contains("\"held\":[\"orders.gone\",\"say \\\"hi\\\"\"]"), r.json());
   }
 
   @Test

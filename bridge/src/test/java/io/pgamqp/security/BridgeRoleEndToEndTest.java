@@ -40,7 +40,9 @@ class BridgeRoleEndToEndTest {
         String unbound = amqp.uniqueName("role-unbound");
         amqp.declareExchange(unbound, "direct");
         try (Bridge bridge = BridgeRunner.start(db, Map.of("pgamqp.db.user", role.name, "pgamqp.db.password", "",
-            "pgamqp.bridge.max-attempts", 1, "pgamqp.bridge.progress-interval", "200ms"))) {
+            "pgamqp.bridge.max-attempts", 1, "pgamqp.bridge.progress-interval", "200ms",
+            // 0: the missing exchange is held and its message dead-lettered at once (the role records the hold)
+            "pgamqp.bridge.hold-timeout", "0"))) {
           db.exec("select amqp.exchange_declare(?, ?, 'fanout', false, false, true)", id, declared);
           Harness.publish(db, id, route.exchange(), Harness.bodies("ok", 100));
           assertEquals(Harness.bodies("ok", 100), Harness.drainBodies(amqp, route.queue(), 100, Duration.ofSeconds(30)));
@@ -54,6 +56,7 @@ class BridgeRoleEndToEndTest {
               () -> db.queryLong("select count(*) from amqp.outbox") == 0);
           assertEquals(2, db.queryLong("select count(*) from amqp.dead_letter"));
           assertEquals(1, db.queryLong("select count(*) from amqp.dead_letter where reason like '%unroutable%'"));
+          assertEquals(1, db.queryLong("select count(*) from amqp.held_destination where expired"));
           assertEquals("declared", Harness.text(db,
               "select status from amqp.exchange_declaration where exchange = ?", declared));
           Eventually.until("the bridge's report is written", Duration.ofSeconds(10), () -> Harness.text(db,

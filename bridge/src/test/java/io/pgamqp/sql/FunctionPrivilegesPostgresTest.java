@@ -55,7 +55,7 @@ class FunctionPrivilegesPostgresTest {
                 + OWN_FUNCTIONS + " and p.proname not in " + UNPINNED + " order by 1");
         assertEquals(List.of("autonomous_publish", "broker_changed", "broker_policy_check", "broker_state_replace",
                         "broker_status", "dead_letter_outbox", "dead_letter_purge", "dead_letter_replay", "disconnect",
-                        "enqueue", "exchange_declare", "exchange_undeclare", "outbox_reclaim", "publish",
+                        "enqueue", "exchange_declare", "exchange_undeclare", "outbox_defer", "outbox_reclaim", "publish",
                         "publish_changes", "publish_many", "scheduled_release", "schema_version"),
                 functions.stream().map(f -> f.get("name")).toList());
         for (Map<String, Object> function : functions) {

@@ -114,4 +114,33 @@ class ScheduledPostgresTest {
         assertEquals(2, rest.get("released"));
         assertEquals(List.of("1", "2", "3", "4", "5"), Sql.outbox(db, broker).stream().map(r -> r.get("body")).toList());
     }
+
+    @Test
+    void deferSetsARefusedMessageAsideWithItsAttemptAndIdAndReleaseBringsItBackAsItWas() throws SQLException {
+        db.exec("select amqp.publish(?, 'ex', 'k', 'refused', content_type => 'text/plain')", broker);
+        db.exec("select amqp.publish(?, 'ex', 'k', 'own-id', message_id => 'chosen')", broker);
+        List<Map<String, Object>> before = Sql.outbox(db, broker);
+        long refused = ((Number) before.get(0).get("id")).longValue();
+        long ownId = ((Number) before.get(1).get("id")).longValue();
+        assertEquals(2, ((Number) Sql.rows(db, "select amqp.outbox_defer(?, array[?, ?]::bigint[],"
+                + " array['406 once', 'nacked']::text[], array[100, 3600000]::bigint[]) as n", broker, refused, ownId)
+                .get(0).get("n")).intValue());
+        assertEquals(0, db.queryLong("select count(*) from amqp.outbox"));
+        assertEquals(1, db.queryLong("select count(*) from amqp.scheduled where body = 'refused' and attempts = 1"
+                + " and last_error = '406 once' and message_id = ? and content_type = 'text/plain'"
+                + " and deliver_at > now() and deliver_at < clock_timestamp() + interval '1 s'",
+                String.valueOf(refused)), "the AMQP message-id stays the original outbox id");
+        assertEquals(1, db.queryLong("select count(*) from amqp.scheduled where body = 'own-id'"
+                + " and message_id = 'chosen' and deliver_at > now() + interval '59 minutes'"));
+
+        db.exec("select pg_sleep(0.15)");
+        assertEquals(1, Sql.rows(db, "select * from amqp.scheduled_release(?, 100)", broker).get(0).get("released"));
+        Map<String, Object> back = Sql.outbox(db, broker).get(0);
+        assertEquals("refused", back.get("body"));
+        assertEquals(1, ((Number) back.get("attempts")).intValue());
+        assertEquals("406 once", back.get("last_error"));
+        assertEquals(String.valueOf(refused), back.get("message_id"));
+        assertTrue(((Number) back.get("id")).longValue() > ownId, "behind what was queued meanwhile");
+        assertEquals(before.get(0).get("created_at"), back.get("created_at"), "its own time, not its retry's");
+    }
 }

@@ -59,7 +59,7 @@ class StatusViewPostgresTest {
         assertEquals(List.of("broker_id", "addresses", "backlog", "backlog_capped", "oldest_pending_age",
                         "dead_letters", "dead_letters_capped", "last_error", "last_error_at", "owner", "owned_since",
                         "connected_to", "connected_since", "last_confirm_at", "bridge_waiting", "scheduled",
-                        "scheduled_capped", "next_due_at"),
+                        "scheduled_capped", "next_due_at", "held_destinations"),
                 List.copyOf(status.keySet()));
 
         db.exec("delete from amqp.broker where broker_id = ?", broker);
