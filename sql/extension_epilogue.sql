@@ -14,3 +14,5 @@ select pg_catalog.pg_extension_config_dump('amqp.dead_letter_id_seq', '');
 select pg_catalog.pg_extension_config_dump('amqp.dead_letter_audit', '');
 select pg_catalog.pg_extension_config_dump('amqp.dead_letter_audit_id_seq', '');
 select pg_catalog.pg_extension_config_dump('amqp.exchange_declaration', '');
+select pg_catalog.pg_extension_config_dump('amqp.topology_declaration', '');
+select pg_catalog.pg_extension_config_dump('amqp.topology_declaration_id_seq', '');

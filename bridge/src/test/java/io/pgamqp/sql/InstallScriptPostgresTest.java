@@ -90,7 +90,7 @@ class InstallScriptPostgresTest {
             } finally {
                 pool.shutdownNow();
             }
-            assertEquals(7L, db.queryLong("select count(*) from pg_tables where schemaname = 'amqp'"));
+            assertEquals(8L, db.queryLong("select count(*) from pg_tables where schemaname = 'amqp'"));
         }
     }
 
