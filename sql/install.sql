@@ -2981,7 +2981,7 @@ volatile
 security definer    -- as every function of schema amqp (FunctionPrivilegesPostgresTest); it reads nothing
 set search_path = pg_catalog, pg_temp
 as $fn$
-    select 4
+    select 5
 $fn$;
 
 comment on function amqp.schema_version() is

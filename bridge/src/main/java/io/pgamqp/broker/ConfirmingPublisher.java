@@ -9,6 +9,7 @@ import com.rabbitmq.client.ShutdownSignalException;
 import io.pgamqp.outbox.ExchangeDeclaration;
 import io.pgamqp.outbox.OutboxBatch;
 import io.pgamqp.outbox.OutboxRow;
+import io.pgamqp.outbox.TopologyDeclaration;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -168,12 +169,25 @@ public final class ConfirmingPublisher implements AutoCloseable {
    * Never fails: problems become outcomes.
    */
   public CompletionStage<Published> publish(OutboxBatch batch, Map<String, ExchangeDeclaration> declarations) {
+    return publish(batch, declarations, Map.of());
+  }
+
+  /**
+   * Publishes {@code batch} (and applies its exchange declarations and its queue and binding declarations, looked up
+   * by {@link OutboxRow#topologyId}, in order); completes when every row has an outcome. Never fails.
+   */
+  public CompletionStage<Published> publish(OutboxBatch batch, Map<String, ExchangeDeclaration> declarations,
+      Map<Long, TopologyDeclaration> topology) {
     Tracker t = new Tracker(batch);
     int n = batch.size();
     for (int i = 0; i < n; i++) {
       OutboxRow row = batch.rows().get(i);
+      if (row.isTopology()) {
+        declare(t, i, topology.get(row.topologyId()));
+        continue;
+      }
       if (row.isDeclaration()) {
-        declare(t, i, row, declarations.get(row.exchange()));
+        declare(t, i, declarations.get(row.exchange()));
         continue;
       }
       String unsendable = row.fields().headersError();
@@ -218,14 +232,32 @@ public final class ConfirmingPublisher implements AutoCloseable {
     return t.done;
   }
 
-  private void declare(Tracker t, int i, OutboxRow row, ExchangeDeclaration d) {
+  private void declare(Tracker t, int i, ExchangeDeclaration d) {
     if (d == null) {
       // The declaration was replaced or removed since it was queued; the current one was applied at connect.
       t.settle(i, Outcome.DECLARED, null);
       return;
     }
-    String error = ExchangeDeclarer.declare(connection, d);
-    t.settle(i, error == null ? Outcome.DECLARED : Outcome.DECLARE_FAILED, error);
+    try {
+      String error = TopologyDeclarer.declare(connection, d);
+      t.settle(i, error == null ? Outcome.DECLARED : Outcome.DECLARE_FAILED, error);
+    } catch (TopologyDeclarer.ConnectionLost e) {
+      t.settle(i, Outcome.NOT_SENT, "connection lost while declaring: " + e.getMessage());
+    }
+  }
+
+  private void declare(Tracker t, int i, TopologyDeclaration d) {
+    if (d == null) {
+      // Removed since it was queued (an unbind applied at connect, or the row's body is no id): nothing to apply.
+      t.settle(i, Outcome.DECLARED, null);
+      return;
+    }
+    try {
+      String error = TopologyDeclarer.declare(connection, d);
+      t.settle(i, error == null ? Outcome.DECLARED : Outcome.DECLARE_FAILED, error);
+    } catch (TopologyDeclarer.ConnectionLost e) {
+      t.settle(i, Outcome.NOT_SENT, "connection lost while declaring: " + e.getMessage());
+    }
   }
 
   /** The AMQP properties of a message row (public for the JMH benchmark of this mapping). */

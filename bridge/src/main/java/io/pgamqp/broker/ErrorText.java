@@ -3,7 +3,6 @@ package io.pgamqp.broker;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.AuthenticationFailureException;
 import com.rabbitmq.client.ShutdownSignalException;
-import java.io.IOException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import javax.net.ssl.SSLException;
@@ -64,14 +63,6 @@ final class ErrorText {
     }
     String msg = t.getMessage();
     return msg == null ? t.getClass().getSimpleName() : msg;
-  }
-
-  /** What a failed declaration call said: the broker's close frame when it closed the channel. */
-  static String ofDeclare(IOException e) {
-    if (e.getCause() instanceof ShutdownSignalException s) {
-      return of(s);
-    }
-    return String.valueOf(e.getMessage());
   }
 
   /** The failure inside a future's wrapper. */

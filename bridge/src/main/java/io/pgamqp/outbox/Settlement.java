@@ -9,6 +9,7 @@ import java.util.List;
  * @param retried rows that failed an attempt and stay for a later one, with the reason
  * @param deadLettered rows moved to {@code amqp.dead_letter}, with the reason
  * @param declarations outcomes of exchange declarations to record
+ * @param topology outcomes of queue, binding and unbind declarations to record
  * @param retryNeeded true when some row was not confirmed: the stream restarts from the oldest pending row
  */
 public record Settlement(
@@ -16,10 +17,23 @@ public record Settlement(
     List<Failed> retried,
     List<Failed> deadLettered,
     List<Declaration> declarations,
+    List<Topology> topology,
     boolean retryNeeded) {
+
+  /** A batch without queue or binding declarations. */
+  public Settlement(List<Long> deleted, List<Failed> retried, List<Failed> deadLettered, List<Declaration> declarations,
+      boolean retryNeeded) {
+    this(deleted, retried, deadLettered, declarations, List.of(), retryNeeded);
+  }
 
   public record Failed(long id, String reason) {}
 
   /** @param error null when the declaration succeeded */
   public record Declaration(String exchange, String error) {}
+
+  /**
+   * @param id the {@code amqp.topology_declaration} row
+   * @param error null when the broker applied it (an applied unbind's row is then deleted)
+   */
+  public record Topology(long id, String error) {}
 }
