@@ -39,12 +39,15 @@ public final class BrokerCatalog {
           + " and not (? and status = 'failed')"
           + " order by requested_at, exchange";
 
-  // The order at connect: queues, then bindings (their queues and exchanges exist by then), then unbinds.
+  // The order: queues, then bindings (their queues and exchanges exist by then), then unbinds. At connect, neither
+  // failed rows (as above) nor unbinds: an unbind row there is pending (an applied one is deleted), so its outbox row
+  // still waits and applies it in its turn; applied at connect it would go before the messages published ahead of
+  // it, and those would find no binding.
   private static final String TOPOLOGY =
       "select id, kind, name, source, routing_key, arguments::text, coalesce(durable, true),"
           + " coalesce(auto_delete, false), unbind from amqp.topology_declaration"
           + " where broker_id = ? and (? or id operator(pg_catalog.=) any(?::bigint[]))"
-          + " and not (? and status = 'failed')"
+          + " and not (? and (status = 'failed' or unbind))"
           + " order by case when kind = 'queue' then 0 when not unbind then 1 else 2 end, id";
 
   private final SlickDatabase db;
@@ -96,8 +99,8 @@ public final class BrokerCatalog {
   }
 
   /**
-   * Recorded queue, binding and unbind declarations of {@code brokerId} by id, in the order to apply them at connect;
-   * all but the failed ones when {@code ids} is null.
+   * Recorded queue, binding and unbind declarations of {@code brokerId} by id, in the order to apply them; when
+   * {@code ids} is null (at connect) all but the failed ones and the unbinds.
    */
   public CompletionStage<Map<Long, TopologyDeclaration>> topology(int brokerId, Collection<Long> ids) {
     return db.run(c -> {

@@ -72,8 +72,8 @@ final class BrokerLink {
   }
 
   /**
-   * Applies every recorded declaration but the failed ones (BrokerCatalog says why) — exchanges, then queues, then
-   * bindings, then unbinds, so that what a binding names exists — and records each outcome. Blocking.
+   * Applies every recorded declaration but the failed ones and pending unbinds (BrokerCatalog says why) — exchanges,
+   * then queues, then bindings, so that what a binding names exists — and records each outcome. Blocking.
    *
    * @throws IOException when the connection was lost meanwhile (after recording the outcomes known so far): the
    *     caller connects again, and what was not applied is applied then

@@ -213,6 +213,31 @@ class TopologyEndToEndTest {
     }
   }
 
+  /**
+   * An unbind waiting in the outbox when the bridge connects is applied in its turn, not by the connect-time pass:
+   * the message published before it still finds the binding, the one after it does not.
+   */
+  @Test
+  void aPendingUnbindIsAppliedInOutboxOrderNotBeforeTheMessagesAheadOfIt() throws Exception {
+    TestServers.assumeRabbitMq();
+    try (BridgeUnderTest t = BridgeUnderTest.prepare("topology_unbind_order")) {
+      Route r = Route.declare(t.amqp, "topology_unbind_order"); // bound by the test's client, unbound from SQL
+      List<Published.Message> before =
+          Published.commit(t.db, t.brokerId, r.exchange(), r.routingKey(), Published.bodies("before", 5));
+      t.db.exec("select amqp.queue_unbind(?, ?, ?, ?)", t.brokerId, r.queue(), r.exchange(), r.routingKey());
+      Published.commit(t.db, t.brokerId, r.exchange(), r.routingKey(), List.of("after"));
+      assertEquals(List.of("queue_unbind pending"), topology(t));
+
+      t.startBridge(Map.of()); // its connect-time pass sees the pending unbind
+      t.awaitOutboxEmpty(WAIT);
+      Deliveries.drain(t.amqp, r.queue(), before.size(), WAIT).assertExactly(before);
+      assertEquals(1, t.deadLetters());
+      assertEquals(1, t.db.queryLong("select count(*) from amqp.dead_letter where body = 'after'"
+          + " and reason like 'unroutable%'"));
+      assertEquals(List.of(), topology(t), "the applied unbind's row is gone");
+    }
+  }
+
   /** "kind status" of every row of amqp.topology, in kind order (exchange first). */
   private static List<String> topology(BridgeUnderTest t) throws SQLException {
     List<String> rows = new ArrayList<>();
