@@ -232,30 +232,31 @@ public final class ConfirmingPublisher implements AutoCloseable {
     return t.done;
   }
 
+  /** One recorded declaration, applied on its own channel (blocking). */
+  private interface Declaration {
+    String apply() throws TopologyDeclarer.ConnectionLost;
+  }
+
   private void declare(Tracker t, int i, ExchangeDeclaration d) {
-    if (d == null) {
-      // The declaration was replaced or removed since it was queued; the current one was applied at connect.
-      t.settle(i, Outcome.DECLARED, null);
-      return;
-    }
-    try {
-      String error = TopologyDeclarer.declare(connection, d);
-      t.settle(i, error == null ? Outcome.DECLARED : Outcome.DECLARE_FAILED, error);
-    } catch (TopologyDeclarer.ConnectionLost e) {
-      t.settle(i, Outcome.NOT_SENT, "connection lost while declaring: " + e.getMessage());
-    }
+    // null: replaced or removed (exchange_undeclare) since it was queued; the current one was applied at connect.
+    declare(t, i, d == null ? null : () -> TopologyDeclarer.declare(connection, d));
   }
 
   private void declare(Tracker t, int i, TopologyDeclaration d) {
+    // null: gone since it was queued (an earlier outbox row applied the same unbind), nothing to apply.
+    declare(t, i, d == null ? null : () -> TopologyDeclarer.declare(connection, d));
+  }
+
+  private void declare(Tracker t, int i, Declaration d) {
     if (d == null) {
-      // Removed since it was queued (an unbind applied at connect, or the row's body is no id): nothing to apply.
       t.settle(i, Outcome.DECLARED, null);
       return;
     }
     try {
-      String error = TopologyDeclarer.declare(connection, d);
+      String error = d.apply();
       t.settle(i, error == null ? Outcome.DECLARED : Outcome.DECLARE_FAILED, error);
     } catch (TopologyDeclarer.ConnectionLost e) {
+      // Not the declaration's fault: the row stays and is applied again, in order, on the next connection.
       t.settle(i, Outcome.NOT_SENT, "connection lost while declaring: " + e.getMessage());
     }
   }
