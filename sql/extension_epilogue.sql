@@ -17,3 +17,5 @@ select pg_catalog.pg_extension_config_dump('amqp.exchange_declaration', '');
 select pg_catalog.pg_extension_config_dump('amqp.scheduled', '');
 select pg_catalog.pg_extension_config_dump('amqp.scheduled_id_seq', '');
 select pg_catalog.pg_extension_config_dump('amqp.held_destination', '');
+select pg_catalog.pg_extension_config_dump('amqp.topology_declaration', '');
+select pg_catalog.pg_extension_config_dump('amqp.topology_declaration_id_seq', '');

@@ -1,7 +1,9 @@
 -- Privileges, all in one place. Callers get EXECUTE on the four pg_amqp functions and nothing
 -- else: the functions run as their owner (SECURITY DEFINER) and amqp.broker holds passwords.
--- amqp.publish_many, publish_json, publish_bytes and amqp.exchange_undeclare are pgamqp's own, not
--- pg_amqp's: they go to amqp_publisher only.
+-- amqp.publish_many, publish_json, publish_bytes, amqp.exchange_undeclare and the queue and binding
+-- functions (queue_declare, queue_bind, exchange_bind and their unbinds) are pgamqp's own, not
+-- pg_amqp's: they go to amqp_publisher only. exchange_declare's arguments parameter is pgamqp's too,
+-- but the function is pg_amqp's: its 5- and 6-argument calls stay open to PUBLIC.
 -- Dead-letter administration and amqp.status are for the amqp_admin role only (and status for
 -- pg_monitor); the owner and superusers may do everything anyway.
 
@@ -18,7 +20,7 @@ grant execute on function
         varchar, interval, integer, varchar, timestamptz),
     amqp.autonomous_publish(integer, varchar, varchar, varchar, integer, varchar, varchar, varchar, jsonb, varchar,
         varchar, varchar, interval, integer, varchar),
-    amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean),
+    amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean, jsonb),
     amqp.disconnect(integer)
     to public;
 
@@ -68,10 +70,17 @@ begin
             -- What the inlined publish_json and publish_bytes call, as the caller.
             amqp.enqueue(text, integer, varchar, varchar, varchar, bytea, integer, varchar, varchar, varchar, jsonb,
                 varchar, varchar, varchar, interval, integer, varchar, timestamptz),
-            amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean),
+            amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean, jsonb),
             amqp.exchange_undeclare(integer, varchar),
+            amqp.queue_declare(integer, varchar, boolean, boolean, jsonb),
+            amqp.queue_bind(integer, varchar, varchar, varchar, jsonb),
+            amqp.queue_unbind(integer, varchar, varchar, varchar, jsonb),
+            amqp.exchange_bind(integer, varchar, varchar, varchar, jsonb),
+            amqp.exchange_unbind(integer, varchar, varchar, varchar, jsonb),
             amqp.disconnect(integer)
             to amqp_publisher;
+        -- What they declared and how it went (names, arguments and broker errors; no passwords, no bodies).
+        grant select on amqp.topology to amqp_publisher;
         -- Only the id column (not the passwords), so that pg_amqp's idiom
         -- `select amqp.disconnect(broker_id) from amqp.broker` works for publishers.
         grant select (broker_id) on amqp.broker to amqp_publisher;
@@ -90,7 +99,7 @@ begin
             to amqp_admin;
         -- To choose what to replay and to see what was done; not the outbox (bodies in flight) nor
         -- amqp.broker (passwords: amqp.status shows the addresses).
-        grant select on amqp.status, amqp.dead_letter, amqp.dead_letter_audit to amqp_admin;
+        grant select on amqp.status, amqp.dead_letter, amqp.dead_letter_audit, amqp.topology to amqp_admin;
     end if;
 end
 $$;
@@ -133,6 +142,8 @@ begin
         grant select, update (status, applied_at, last_error) on amqp.exchange_declaration to amqp_bridge;
         -- Record the destinations it holds back (amqp.status shows them; a bridge taking over keeps their time).
         grant select, insert, delete, update (last_error, expired) on amqp.held_destination to amqp_bridge;
+        -- Queues and bindings likewise; DELETE for an unbind the broker applied (the binding's record goes).
+        grant select, delete, update (status, applied_at, last_error) on amqp.topology_declaration to amqp_bridge;
         -- The backlog gauges.
         grant select on amqp.status to amqp_bridge;
         grant execute on function amqp.broker_status() to amqp_bridge;

@@ -14,7 +14,7 @@
 --   index instead of walking the primary key;
 -- * jit is off: compiling costs more (~0.35 s) than these short index scans.
 -- The SET clauses are why this is a function and amqp.status a view on it. Every outbox row, kind
--- 'p' (message) or 'd' (exchange declaration), is waiting for the bridge.
+-- 'p' (message), 'd' or 't' (declarations), is waiting for the bridge.
 -- Changing the result columns: drop view amqp.status and this function first (neither CREATE OR
 -- REPLACE can change them), then create both: an install older than the last column added does so here (grants.sql
 -- grants the view again).

@@ -2,14 +2,25 @@
 -- applies it on the broker once this transaction commits. Returns true; bad input raises an ERROR.
 
 -- Queued in amqp.outbox (kind 'd') among the messages, in id order: the bridge can apply it before
--- the messages published after it.
+-- the messages published after it. arguments (e.g. {"alternate-exchange": "ae"}) are encoded like message headers.
+-- Earlier versions had six parameters; that signature goes, or a 5- or 6-argument call would match both.
+-- (Looked up first: a DROP ... IF EXISTS would print a notice on every fresh install.)
+do $$
+begin
+    if pg_catalog.to_regprocedure('amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean)') is not null then
+        drop function amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean);
+    end if;
+end
+$$;
+
 create or replace function amqp.exchange_declare(
     broker_id integer,
     exchange varchar,
     exchange_type varchar,
     passive boolean,
     durable boolean,
-    auto_delete boolean default false)
+    auto_delete boolean default false,
+    arguments jsonb default null)
 returns boolean
 language plpgsql
 volatile
@@ -59,6 +70,9 @@ begin
                 || 'cannot declare %L', exchange_declare.exchange),
             hint = 'choose another name, or pass passive => true to only check that a built-in amq. exchange exists';
     end if;
+    if exchange_declare.arguments is not null then
+        perform amqp.declaration_arguments_check('amqp.exchange_declare', exchange_declare.arguments);
+    end if;
     if exchange_declare.exchange_type not in ('direct', 'fanout', 'topic', 'headers')
             and pg_catalog.left(exchange_declare.exchange_type, 2) <> 'x-' then
         raise exception using errcode = '22023',
@@ -84,16 +98,18 @@ begin
     -- Before any write: the xid must exist before the outbox id's nextval (see amqp.outbox.tx).
     v_tx := pg_catalog.pg_current_xact_id();
     insert into amqp.exchange_declaration as d
-        (broker_id, exchange, exchange_type, passive, durable, auto_delete, requested_at, status, applied_at, last_error)
+        (broker_id, exchange, exchange_type, passive, durable, auto_delete, requested_at, status, applied_at, last_error,
+         arguments)
     values
         (exchange_declare.broker_id, exchange_declare.exchange, exchange_declare.exchange_type,
          exchange_declare.passive, exchange_declare.durable, exchange_declare.auto_delete,
-         pg_catalog.now(), 'pending', null, null)
+         pg_catalog.now(), 'pending', null, null, exchange_declare.arguments)
     on conflict on constraint exchange_declaration_pkey do update
         set exchange_type = excluded.exchange_type,
             passive = excluded.passive,
             durable = excluded.durable,
             auto_delete = excluded.auto_delete,
+            arguments = excluded.arguments,
             requested_at = excluded.requested_at,
             status = 'pending',
             applied_at = null,
@@ -108,6 +124,6 @@ begin
 end
 $fn$;
 
-comment on function amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean) is
-'Declares an exchange (broker_id, exchange_name, exchange_type, passive, durable, auto_delete) when the '
-'calling transaction commits; see amqp.exchange_declaration for its status. Returns true.';
+comment on function amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean, jsonb) is
+'Declares an exchange (broker_id, exchange_name, exchange_type, passive, durable, auto_delete, arguments) when '
+'the calling transaction commits; see amqp.topology for its status. Returns true.';

@@ -1,4 +1,5 @@
--- amqp.outbox: messages (kind 'p') and exchange declarations (kind 'd') waiting for the bridge.
+-- amqp.outbox: messages (kind 'p'), exchange declarations (kind 'd', exchange = its name) and queue and binding
+-- declarations (kind 't', body = the amqp.topology_declaration id) waiting for the bridge.
 -- A hot queue: rows live for milliseconds, so it has one index and aggressive autovacuum.
 --
 -- No CHECK constraints: only pgamqp's SECURITY DEFINER functions write rows (callers have no INSERT), and they check
@@ -14,7 +15,7 @@ create table if not exists amqp.outbox (
     -- The inserting transaction, obtained before the id's nextval: any transaction holding an id
     -- then already has an xid, so the bridge's snapshot tells which smaller ids may still commit.
     tx xid8 not null default pg_catalog.pg_current_xact_id(),
-    kind "char" not null default 'p',   -- 'p' or 'd' (no CHECK constraints here: see below)
+    kind "char" not null default 'p',   -- 'p', 'd' or 't' (no CHECK constraints here: see below)
     exchange text not null,
     routing_key text not null default '',
     body text,          -- the body as text (amqp.publish, publish_json); null when body_bytes holds it

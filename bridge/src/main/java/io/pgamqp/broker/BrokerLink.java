@@ -5,6 +5,7 @@ import com.rabbitmq.client.ShutdownSignalException;
 import io.pgamqp.outbox.DestinationHolds;
 import io.pgamqp.outbox.ExchangeDeclaration;
 import io.pgamqp.outbox.Settlement;
+import io.pgamqp.outbox.TopologyDeclaration;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,8 +18,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One live AMQP connection of a broker and the rows it was made from: opened with the broker's recorded exchange
- * declarations re-applied, watched for loss and for RabbitMQ flow control, closed without blocking the actor.
+ * One live AMQP connection of a broker and the rows it was made from: opened with the broker's recorded exchange,
+ * queue and binding declarations re-applied, watched for loss and for RabbitMQ flow control, closed without
+ * blocking the actor.
  *
  * <p>Threading: {@link #open} and {@link #openPublisher} block (the blocking dispatcher); the rest is called by the
  * broker's supervisor. The connection's listeners run on the client's connection thread and only log, update the
@@ -65,22 +67,52 @@ final class BrokerLink {
     }
     AmqpConnector.Opened opened = AmqpConnector.connect(config.endpoints(), deps.settings());
     try {
-      Map<String, ExchangeDeclaration> all = deps.catalog().declarations(brokerId, null).toCompletableFuture().join();
-      List<Settlement.Declaration> outcomes = new ArrayList<>(all.size());
-      for (ExchangeDeclaration d : all.values()) {
-        String error = ExchangeDeclarer.declare(opened.connection(), d);
-        outcomes.add(new Settlement.Declaration(d.exchange(), error));
-        if (error != null) {
-          log.warn("broker {}: declaring exchange '{}' failed: {}", brokerId, d.exchange(), error);
-        }
-      }
-      deps.store().recordDeclarations(brokerId, outcomes).toCompletableFuture().join();
+      applyDeclarations(brokerId, deps, opened.connection());
       deps.store().clearWaiting(brokerId).toCompletableFuture().join();
       List<DestinationHolds.Hold> held = deps.store().heldDestinations(brokerId).toCompletableFuture().join();
       return new BrokerLink(config, opened, held);
     } catch (Exception | Error e) {
       closeQuietly(opened.connection());
       throw e;
+    }
+  }
+
+  /**
+   * Applies every recorded declaration but the failed ones and pending unbinds (BrokerCatalog says why) — exchanges,
+   * then queues, then bindings, so that what a binding names exists — and records each outcome. Blocking.
+   *
+   * @throws IOException when the connection was lost meanwhile (after recording the outcomes known so far): the
+   *     caller connects again, and what was not applied is applied then
+   */
+  private static void applyDeclarations(int brokerId, BrokerSupervisor.Deps deps, Connection connection)
+      throws IOException {
+    Map<String, ExchangeDeclaration> exchanges =
+        deps.catalog().declarations(brokerId, null).toCompletableFuture().join();
+    Map<Long, TopologyDeclaration> topology = deps.catalog().topology(brokerId, null).toCompletableFuture().join();
+    List<Settlement.Declaration> exchangeOutcomes = new ArrayList<>(exchanges.size());
+    List<Settlement.Topology> topologyOutcomes = new ArrayList<>(topology.size());
+    String lost = null;
+    try {
+      for (ExchangeDeclaration d : exchanges.values()) {
+        String error = TopologyDeclarer.declare(connection, d);
+        exchangeOutcomes.add(new Settlement.Declaration(d.exchange(), error));
+        if (error != null) {
+          log.warn("broker {}: declaring exchange '{}' failed: {}", brokerId, d.exchange(), error);
+        }
+      }
+      for (TopologyDeclaration d : topology.values()) {
+        String error = TopologyDeclarer.declare(connection, d);
+        topologyOutcomes.add(new Settlement.Topology(d.id(), error));
+        if (error != null) {
+          log.warn("broker {}: applying the {} failed: {}", brokerId, d.describe(), error);
+        }
+      }
+    } catch (TopologyDeclarer.ConnectionLost e) {
+      lost = e.getMessage();
+    }
+    deps.store().recordDeclarations(brokerId, exchangeOutcomes, topologyOutcomes).toCompletableFuture().join();
+    if (lost != null) {
+      throw new IOException("connection lost while applying the recorded declarations: " + lost);
     }
   }
 
@@ -100,7 +132,12 @@ final class BrokerLink {
 
   /** Blocking: does {@code exchange} exist (a passive declare on a channel of its own)? Null if so, else why not. */
   String checkExchange(String exchange) {
-    return ExchangeDeclarer.declare(opened.connection(), new ExchangeDeclaration(exchange, "", true, false, false));
+    try {
+      return TopologyDeclarer.declare(opened.connection(),
+          new ExchangeDeclaration(exchange, "", true, false, false, null, null));
+    } catch (TopologyDeclarer.ConnectionLost e) {
+      return "connection lost while checking: " + e.getMessage(); // checked again on the next connection
+    }
   }
 
   /** The destinations held (amqp.held_destination) when this connection was opened: an earlier owner's holds. */

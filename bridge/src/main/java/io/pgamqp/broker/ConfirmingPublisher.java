@@ -10,6 +10,7 @@ import io.pgamqp.outbox.DestinationHolds;
 import io.pgamqp.outbox.ExchangeDeclaration;
 import io.pgamqp.outbox.OutboxBatch;
 import io.pgamqp.outbox.OutboxRow;
+import io.pgamqp.outbox.TopologyDeclaration;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -188,12 +189,25 @@ public final class ConfirmingPublisher implements AutoCloseable {
    * Never fails: problems become outcomes.
    */
   public CompletionStage<Published> publish(OutboxBatch batch, Map<String, ExchangeDeclaration> declarations) {
+    return publish(batch, declarations, Map.of());
+  }
+
+  /**
+   * Publishes {@code batch} (and applies its exchange declarations and its queue and binding declarations, looked up
+   * by {@link OutboxRow#topologyId}, in order); completes when every row has an outcome. Never fails.
+   */
+  public CompletionStage<Published> publish(OutboxBatch batch, Map<String, ExchangeDeclaration> declarations,
+      Map<Long, TopologyDeclaration> topology) {
     Tracker t = new Tracker(batch);
     int n = batch.size();
     for (int i = 0; i < n; i++) {
       OutboxRow row = batch.rows().get(i);
+      if (row.isTopology()) {
+        declare(t, i, topology.get(row.topologyId()));
+        continue;
+      }
       if (row.isDeclaration()) {
-        declare(t, i, row, declarations.get(row.exchange()));
+        declare(t, i, declarations.get(row.exchange()));
         continue;
       }
       DestinationHolds.Hold hold = holds.get(row.exchange());
@@ -243,19 +257,41 @@ public final class ConfirmingPublisher implements AutoCloseable {
     return t.done;
   }
 
-  private void declare(Tracker t, int i, OutboxRow row, ExchangeDeclaration d) {
+  /** One recorded declaration, applied on its own channel (blocking). */
+  private interface Declaration {
+    String apply() throws TopologyDeclarer.ConnectionLost;
+  }
+
+  private void declare(Tracker t, int i, ExchangeDeclaration d) {
+    // null: replaced or removed (exchange_undeclare) since it was queued; the current one was applied at connect.
+    declare(t, i, d == null ? null : () -> {
+      String error = TopologyDeclarer.declare(connection, d);
+      if (error == null) {
+        holds.lift(d.exchange(), "amqp.exchange_declare applied");
+      } else if (ErrorText.isNotFound(error)) {
+        holds.hold(d.exchange(), error); // a passive check found it missing: its messages would all be refused
+      }
+      return error;
+    });
+  }
+
+  private void declare(Tracker t, int i, TopologyDeclaration d) {
+    // null: gone since it was queued (an earlier outbox row applied the same unbind), nothing to apply.
+    declare(t, i, d == null ? null : () -> TopologyDeclarer.declare(connection, d));
+  }
+
+  private void declare(Tracker t, int i, Declaration d) {
     if (d == null) {
-      // The declaration was replaced or removed since it was queued; the current one was applied at connect.
       t.settle(i, Outcome.DECLARED, null);
       return;
     }
-    String error = ExchangeDeclarer.declare(connection, d);
-    if (error == null) {
-      holds.lift(d.exchange(), "amqp.exchange_declare applied");
-    } else if (ErrorText.isNotFound(error)) {
-      holds.hold(d.exchange(), error); // a passive check found it missing: its messages would all be refused
+    try {
+      String error = d.apply();
+      t.settle(i, error == null ? Outcome.DECLARED : Outcome.DECLARE_FAILED, error);
+    } catch (TopologyDeclarer.ConnectionLost e) {
+      // Not the declaration's fault: the row stays and is applied again, in order, on the next connection.
+      t.settle(i, Outcome.NOT_SENT, "connection lost while declaring: " + e.getMessage());
     }
-    t.settle(i, error == null ? Outcome.DECLARED : Outcome.DECLARE_FAILED, error);
   }
 
   /** A dead letter's or a log line's words for a message of a held destination. */

@@ -15,6 +15,7 @@ import io.pgamqp.outbox.OutboxRow;
 import io.pgamqp.outbox.OutboxSource;
 import io.pgamqp.outbox.OutboxStore;
 import io.pgamqp.outbox.Settlement;
+import io.pgamqp.outbox.TopologyDeclaration;
 import io.pgamqp.outbox.Wakeup;
 import java.time.Duration;
 import java.util.Map;
@@ -25,10 +26,10 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 
 /**
- * One run of a broker's delivery stream: outbox rows (claimed under the broker's lock) → their exchange
- * declarations looked up → published with confirms on one channel → settled in the outbox. It ends when a batch
- * needs a retry (after what is in flight has settled, so that the next run resends in order), when it is finished
- * or aborted, or when a stage fails.
+ * One run of a broker's delivery stream: outbox rows (claimed under the broker's lock) → their exchange, queue
+ * and binding declarations looked up → published with confirms on one channel → settled in the outbox. It ends
+ * when a batch needs a retry (after what is in flight has settled, so that the next run resends in order), when it
+ * is finished or aborted, or when a stage fails.
  *
  * <p>Threading: created, finished and aborted by the broker's supervisor; the stages run on the stream's threads.
  */
@@ -52,7 +53,8 @@ final class DeliveryStream {
   // that an edit takes effect at the next refresh of the rows instead of after a reconnect.
   private volatile boolean dropUnroutable;
 
-  private record Declared(OutboxBatch batch, Map<String, ExchangeDeclaration> declarations) {}
+  private record Declared(OutboxBatch batch, Map<String, ExchangeDeclaration> declarations,
+      Map<Long, TopologyDeclaration> topology) {}
 
   private DeliveryStream(int brokerId, String name, BrokerSupervisor.Deps deps, int ownerPid, Wakeup wakeup,
       ConfirmingPublisher publisher, DestinationHolds holds, boolean dropUnroutable, ActorSystem<?> system) {
@@ -73,7 +75,7 @@ final class DeliveryStream {
     Flow<Declared, ConfirmingPublisher.Published, NotUsed> publish = Flow.<Declared>create()
         .mapAsync(settings.batchesInFlight(), b -> {
           long t0 = System.nanoTime();
-          return publisher.publish(b.batch(), b.declarations()).thenApply(p -> {
+          return publisher.publish(b.batch(), b.declarations(), b.topology()).thenApply(p -> {
             metrics.confirmLatency(brokerId, System.nanoTime() - t0);
             return p;
           });
@@ -165,17 +167,27 @@ final class DeliveryStream {
 
   private static CompletionStage<Declared> withDeclarations(BrokerCatalog catalog, int brokerId, OutboxBatch batch) {
     Set<String> names = null;
+    Set<Long> ids = null;
     for (OutboxRow r : batch.rows()) {
-      if (r.isDeclaration()) {
+      if (r.isTopology()) {
+        if (ids == null) {
+          ids = new TreeSet<>();
+        }
+        ids.add(r.topologyId());
+      } else if (r.isDeclaration()) {
         if (names == null) {
           names = new TreeSet<>();
         }
         names.add(r.exchange());
       }
     }
-    if (names == null) {
-      return CompletableFuture.completedFuture(new Declared(batch, Map.of()));
+    if (names == null && ids == null) {
+      return CompletableFuture.completedFuture(new Declared(batch, Map.of(), Map.of()));
     }
-    return catalog.declarations(brokerId, names).thenApply(d -> new Declared(batch, d));
+    CompletionStage<Map<String, ExchangeDeclaration>> exchanges =
+        names == null ? CompletableFuture.completedFuture(Map.of()) : catalog.declarations(brokerId, names);
+    CompletionStage<Map<Long, TopologyDeclaration>> topology =
+        ids == null ? CompletableFuture.completedFuture(Map.of()) : catalog.topology(brokerId, ids);
+    return exchanges.thenCombine(topology, (d, t) -> new Declared(batch, d, t));
   }
 }

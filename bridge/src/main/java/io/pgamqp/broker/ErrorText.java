@@ -3,7 +3,6 @@ package io.pgamqp.broker;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.AuthenticationFailureException;
 import com.rabbitmq.client.ShutdownSignalException;
-import java.io.IOException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import javax.net.ssl.SSLException;
@@ -66,15 +65,7 @@ final class ErrorText {
     return msg == null ? t.getClass().getSimpleName() : msg;
   }
 
-  /** What a failed declaration call said: the broker's close frame when it closed the channel. */
-  static String ofDeclare(IOException e) {
-    if (e.getCause() instanceof ShutdownSignalException s) {
-      return of(s);
-    }
-    return String.valueOf(e.getMessage());
-  }
-
-  /** A declaration's error ({@link #ofDeclare}) that says the exchange does not exist (404 NOT_FOUND). */
+  /** A declaration's error that says the exchange does not exist (404 NOT_FOUND). */
   static boolean isNotFound(String error) {
     return error != null && error.endsWith("(channel error 404)");
   }

@@ -79,12 +79,14 @@ final class Settlements {
     List<Settlement.Failed> dead = new ArrayList<>(0);
     List<Settlement.Deferred> deferred = new ArrayList<>(0);
     List<Settlement.Declaration> declarations = new ArrayList<>(0);
+    List<Settlement.Topology> topology = new ArrayList<>(0);
     boolean retry = false;
     Tally deadLettered = new Tally("dead-lettered", "message", false);
     Tally retrying = new Tally("retrying", "message", false);
     Tally deferring = new Tally("setting aside for its own retry", "message", false);
     Tally dropped = new Tally("dropped (on_unroutable = drop)", "message", true);
     Tally declareFailed = new Tally("could not apply", "exchange declaration", false);
+    Tally topologyFailed = new Tally("could not apply", "queue or binding declaration", false);
     for (int i = 0; i < rows.size(); i++) {
       OutboxRow row = rows.get(i);
       String reason = p.reasons()[i];
@@ -96,9 +98,17 @@ final class Settlements {
         case CONFIRMED -> deleted.add(row.id());
         case DECLARED, DECLARE_FAILED -> {
           deleted.add(row.id());
-          declarations.add(new Settlement.Declaration(row.exchange(), reason));
-          if (reason != null) {
-            declareFailed.add(row.id(), "exchange '" + row.exchange() + "': " + reason);
+          if (row.isTopology()) {
+            topology.add(new Settlement.Topology(row.topologyId(), reason));
+            if (reason != null) {
+              topologyFailed.add(row.id(), "'" + row.exchange() + "' (amqp.topology_declaration id "
+                  + row.topologyId() + "): " + reason);
+            }
+          } else {
+            declarations.add(new Settlement.Declaration(row.exchange(), reason));
+            if (reason != null) {
+              declareFailed.add(row.id(), "exchange '" + row.exchange() + "': " + reason);
+            }
           }
         }
         case RETURNED -> {
@@ -147,9 +157,9 @@ final class Settlements {
         }
       }
     }
-    for (Tally t : List.of(declareFailed, dropped, deadLettered, retrying, deferring)) {
+    for (Tally t : List.of(declareFailed, topologyFailed, dropped, deadLettered, retrying, deferring)) {
       t.log(brokerId);
     }
-    return new Settlement(deleted, retried, dead, deferred, declarations, retry);
+    return new Settlement(deleted, retried, dead, deferred, declarations, topology, retry);
   }
 }

@@ -3,8 +3,9 @@ package io.pgamqp.outbox;
 import java.util.Map;
 
 /**
- * One claimed {@code amqp.outbox} row: a message to publish ({@code kind 'p'}) or an exchange declaration to apply
- * ({@code kind 'd'}, body null). Immutable (the body bytes are never written after the claim).
+ * One claimed {@code amqp.outbox} row: a message to publish ({@code kind 'p'}), an exchange declaration to apply
+ * ({@code kind 'd'}, body null) or a queue or binding declaration to apply ({@code kind 't'}, body the id of its
+ * {@code amqp.topology_declaration} row). Immutable (the body bytes are never written after the claim).
  *
  * @param tx the inserting transaction's xid8 (see {@link LateTransactions})
  * @param body the body as text, or null when {@code bodyBytes} holds it
@@ -31,6 +32,7 @@ public record OutboxRow(
 
   public static final char PUBLISH = 'p';
   public static final char DECLARE = 'd';
+  public static final char TOPOLOGY = 't';
 
   /**
    * The fields of an AMQP message that most rows leave out: headers (an unmodifiable {@link HeaderTable} map),
@@ -52,7 +54,22 @@ public record OutboxRow(
         messageId, createdAtMillis, attempts, Fields.NONE);
   }
 
+  /** An exchange, queue or binding declaration: applied, not published. */
   public boolean isDeclaration() {
-    return kind == DECLARE;
+    return kind == DECLARE || kind == TOPOLOGY;
+  }
+
+  /** A queue or binding declaration ({@code kind 't'}). */
+  public boolean isTopology() {
+    return kind == TOPOLOGY;
+  }
+
+  /** The {@code amqp.topology_declaration} id of a {@code kind 't'} row; -1 when its body is not one. */
+  public long topologyId() {
+    try {
+      return Long.parseLong(body);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 }

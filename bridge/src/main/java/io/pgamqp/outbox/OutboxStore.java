@@ -95,6 +95,16 @@ public final class OutboxStore {
       "update amqp.exchange_declaration set status = ?, applied_at = pg_catalog.now(), last_error = ?"
           + " where broker_id = ? and exchange = ?";
 
+  // By id alone: a newer request of the same object reset the row and queued another outbox row, whose outcome
+  // follows this one. An applied unbind's row goes (the binding is gone; reconnects must not bind it again), but
+  // only while it still asks for the unbind.
+  private static final String TOPOLOGY_APPLIED =
+      "update amqp.topology_declaration set status = ?, applied_at = pg_catalog.now(), last_error = ?"
+          + " where broker_id = ? and id = ? and not (unbind and ?)";
+
+  private static final String UNBOUND =
+      "delete from amqp.topology_declaration where broker_id = ? and id = ? and unbind and ?";
+
   // clock_timestamp(), not now(): publishers compare the deadline with their own transaction's start. The deadline
   // comes back as text, exact to the microsecond, so that its withdrawal can name it (WITHDRAW).
   private static final String WAITING =
@@ -441,7 +451,7 @@ public final class OutboxStore {
 
   private CompletionStage<Settlement> settleRows(int brokerId, Settlement settlement) {
     if (settlement.retried().isEmpty() && settlement.deadLettered().isEmpty() && settlement.deferred().isEmpty()
-        && settlement.declarations().isEmpty()) {
+        && settlement.declarations().isEmpty() && settlement.topology().isEmpty()) {
       if (settlement.deleted().isEmpty()) {
         return CompletableFuture.completedFuture(settlement);
       }
@@ -475,6 +485,7 @@ public final class OutboxStore {
         defer(c, brokerId, settlement.deferred());
       }
       writeDeclarations(c, brokerId, settlement.declarations());
+      writeTopology(c, brokerId, settlement.topology());
       return settlement;
     });
   }
@@ -491,13 +502,45 @@ public final class OutboxStore {
   /** Records the outcomes of the declarations re-applied when a connection opened. */
   public CompletionStage<List<Settlement.Declaration>> recordDeclarations(int brokerId,
       List<Settlement.Declaration> declarations) {
-    if (declarations.isEmpty()) {
-      return CompletableFuture.completedFuture(declarations);
+    return recordDeclarations(brokerId, declarations, List.of()).thenApply(x -> declarations);
+  }
+
+  /** Records the outcomes of the exchange, queue and binding declarations re-applied when a connection opened. */
+  public CompletionStage<Integer> recordDeclarations(int brokerId, List<Settlement.Declaration> exchanges,
+      List<Settlement.Topology> topology) {
+    if (exchanges.isEmpty() && topology.isEmpty()) {
+      return CompletableFuture.completedFuture(0);
     }
     return db.transactionally(c -> {
-      writeDeclarations(c, brokerId, declarations);
-      return declarations;
+      writeDeclarations(c, brokerId, exchanges);
+      writeTopology(c, brokerId, topology);
+      return exchanges.size() + topology.size();
     });
+  }
+
+  private static void writeTopology(Connection c, int brokerId, List<Settlement.Topology> outcomes)
+      throws SQLException {
+    if (outcomes.isEmpty()) {
+      return;
+    }
+    try (PreparedStatement applied = c.prepareStatement(TOPOLOGY_APPLIED);
+        PreparedStatement unbound = c.prepareStatement(UNBOUND)) {
+      for (Settlement.Topology t : outcomes) {
+        boolean ok = t.error() == null;
+        applied.setString(1, ok ? "applied" : "failed");
+        applied.setString(2, t.error());
+        applied.setInt(3, brokerId);
+        applied.setLong(4, t.id());
+        applied.setBoolean(5, ok);
+        applied.addBatch();
+        unbound.setInt(1, brokerId);
+        unbound.setLong(2, t.id());
+        unbound.setBoolean(3, ok);
+        unbound.addBatch();
+      }
+      applied.executeBatch();
+      unbound.executeBatch();
+    }
   }
 
   private static void writeDeclarations(Connection c, int brokerId, List<Settlement.Declaration> declarations)

@@ -23,8 +23,8 @@ import org.postgresql.util.ServerErrorMessage;
 
 /**
  * Bad input that the SQL functions refuse with an ERROR and a HINT, queueing nothing: AMQP short-string limits
- * (exchange, routing key, content_type, reply_to, correlation_id: 255 bytes), reserved exchange names, and what a
- * UTF-8 database cannot hold at all (NUL, binary).
+ * (exchange, queue, routing key, content_type, reply_to, correlation_id: 255 bytes), reserved exchange and queue
+ * names, arguments that are no JSON object, and what a UTF-8 database cannot hold at all (NUL, binary).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SqlBadInputPostgresTest {
@@ -70,6 +70,52 @@ class SqlBadInputPostgresTest {
         Arguments.of("exchange_declare with an empty exchange_type",
             "select amqp.exchange_declare(%d, 'e', '', false, true)",
             "22023", "amqp.exchange_declare: unknown exchange_type ''"),
+        // Topology: queue_declare, the binds and unbinds, exchange_declare's arguments.
+        Arguments.of("queue_declare of a NULL queue", "select amqp.queue_declare(%d, null)",
+            "22004", "amqp.queue_declare: queue must not be null"),
+        Arguments.of("queue_declare with a NULL durable", "select amqp.queue_declare(%d, 'q', null)",
+            "22004", "amqp.queue_declare: durable and auto_delete must not be null"),
+        Arguments.of("queue_declare of an empty name", "select amqp.queue_declare(%d, '')",
+            "22023", "amqp.queue_declare: queue must not be empty"),
+        Arguments.of("queue_declare of a 256-byte name", "select amqp.queue_declare(%d, '" + "q".repeat(256) + "')",
+            "22001", "amqp.queue_declare: queue is 256 bytes long, AMQP allows at most 255"),
+        Arguments.of("queue_declare of a reserved amq. name", "select amqp.queue_declare(%d, 'amq.mine')",
+            "22023", "amqp.queue_declare: queue names starting with amq. are reserved, cannot declare 'amq.mine'"),
+        Arguments.of("queue_declare with arguments that are an array",
+            "select amqp.queue_declare(%d, 'q', arguments => '[\"x-queue-type\", \"quorum\"]')",
+            "22023", "amqp.queue_declare: arguments must be a JSON object, not array"),
+        Arguments.of("queue_declare with an argument name of 256 bytes",
+            "select amqp.queue_declare(%d, 'q', arguments => jsonb_build_object(repeat('a', 256), 1))",
+            "22001", "amqp.queue_declare: an argument name is 256 bytes long, AMQP allows at most 255"),
+        Arguments.of("queue_declare with an integer argument beyond 64 bits",
+            "select amqp.queue_declare(%d, 'q', arguments => '{\"x-message-ttl\": 99999999999999999999}')",
+            "22003", "amqp.queue_declare: argument x-message-ttl holds a number AMQP cannot carry"),
+        Arguments.of("queue_declare of an unknown broker", "select amqp.queue_declare(987654 + 0 * %d, 'q')",
+            "23503", "amqp.queue_declare: unknown broker_id 987654"),
+        Arguments.of("queue_declare of a NULL broker", "select amqp.queue_declare(null + 0 * %d, 'q')",
+            "22004", "amqp.queue_declare: broker_id must not be null"),
+        Arguments.of("queue_bind of a NULL exchange", "select amqp.queue_bind(%d, 'q', null)",
+            "22004", "amqp.queue_bind: exchange must not be null"),
+        Arguments.of("queue_bind to the default exchange", "select amqp.queue_bind(%d, 'q', '')",
+            "22023", "amqp.queue_bind: exchange must not be the default exchange ''"),
+        Arguments.of("queue_bind with a NULL routing_key", "select amqp.queue_bind(%d, 'q', 'x', null)",
+            "22004", "amqp.queue_bind: routing_key must not be null"),
+        Arguments.of("queue_bind with a 300-byte routing_key",
+            "select amqp.queue_bind(%d, 'q', 'x', '" + "k".repeat(300) + "')",
+            "22001", "amqp.queue_bind: routing_key is 300 bytes long, AMQP allows at most 255"),
+        Arguments.of("queue_bind with arguments that are a string", "select amqp.queue_bind(%d, 'q', 'x', '', '\"all\"')",
+            "22023", "amqp.queue_bind: arguments must be a JSON object, not string"),
+        Arguments.of("queue_unbind of an unknown broker", "select amqp.queue_unbind(987654 + 0 * %d, 'q', 'x')",
+            "23503", "amqp.queue_unbind: unknown broker_id 987654"),
+        Arguments.of("exchange_bind of an empty destination", "select amqp.exchange_bind(%d, '', 'x')",
+            "22023", "amqp.exchange_bind: destination must not be empty"),
+        Arguments.of("exchange_bind of a 256-byte source", "select amqp.exchange_bind(%d, 'd', '" + "s".repeat(256) + "')",
+            "22001", "amqp.exchange_bind: source is 256 bytes long, AMQP allows at most 255"),
+        Arguments.of("exchange_unbind of a NULL source", "select amqp.exchange_unbind(%d, 'd', null)",
+            "22004", "amqp.exchange_unbind: source must not be null"),
+        Arguments.of("exchange_declare with arguments that are a number",
+            "select amqp.exchange_declare(%d, 'x', 'direct', false, true, false, '42')",
+            "22023", "amqp.exchange_declare: arguments must be a JSON object, not number"),
         Arguments.of("disconnect of an unknown broker", "select amqp.disconnect(987654)",
             "23503", "amqp.disconnect: unknown broker_id 987654"),
         // Message fidelity: headers, properties, trace context, the JSON and binary functions.
@@ -133,11 +179,13 @@ class SqlBadInputPostgresTest {
   void refusedWithAHintAndNothingQueued(String label, String sql, String state, String message) throws SQLException {
     String queued = "select (select count(*) from amqp.outbox) + (select count(*) from amqp.scheduled)";
     long before = db.queryLong(queued);
+    long declared = db.queryLong("select count(*) from amqp.topology");
     ServerErrorMessage e = serverError(sql.formatted(broker));
     assertEquals(state, e.getSQLState(), label);
     assertEquals(message, e.getMessage(), label);
     assertNotNull(e.getHint(), () -> label + ": a hint");
     assertEquals(before, db.queryLong(queued), "nothing queued");
+    assertEquals(declared, db.queryLong("select count(*) from amqp.topology"), "nothing recorded");
   }
 
   @Test

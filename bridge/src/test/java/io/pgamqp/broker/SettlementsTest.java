@@ -77,6 +77,21 @@ class SettlementsTest {
     assertEquals(true, s.retryNeeded());
   }
 
+  /** A kind 't' row names its amqp.topology_declaration row in its body; its outcome is recorded by that id. */
+  @Test
+  void queueAndBindingDeclarationsAreSettledByTheirRecordsId() {
+    OutboxRow applied = new OutboxRow(1, 1, OutboxRow.TOPOLOGY, "q", "", "41", 2, null, null, null, "1", 0, 0);
+    OutboxRow refused = new OutboxRow(2, 1, OutboxRow.TOPOLOGY, "q", "", "42", 2, null, null, null, "2", 0, 0);
+    OutboxRow lost = new OutboxRow(3, 1, OutboxRow.TOPOLOGY, "q", "", "43", 2, null, null, null, "3", 0, 0);
+    Settlement s = settle(List.of(applied, refused, lost, row(4, 'd', 0)),
+        new Outcome[] {Outcome.DECLARED, Outcome.DECLARE_FAILED, Outcome.NOT_SENT, Outcome.DECLARED},
+        new String[] {null, "406", "connection lost", null}, false);
+    assertEquals(List.of(1L, 2L, 4L), s.deleted());
+    assertEquals(List.of(new Settlement.Topology(41, null), new Settlement.Topology(42, "406")), s.topology());
+    assertEquals(List.of(new Settlement.Declaration("x4", null)), s.declarations());
+    assertEquals(true, s.retryNeeded(), "a declaration the lost connection interrupted is applied again, in order");
+  }
+
   @Test
   void aRowWithoutAnAnswerIsABug() {
     assertThrows(IllegalStateException.class,

@@ -38,12 +38,18 @@ class BridgeRoleEndToEndTest {
         Route route = Route.declare(amqp, "role");
         String declared = amqp.uniqueName("role-declared");
         String unbound = amqp.uniqueName("role-unbound");
+        String declaredQueue = amqp.uniqueName("role-declared-q");
         amqp.declareExchange(unbound, "direct");
         try (Bridge bridge = BridgeRunner.start(db, Map.of("pgamqp.db.user", role.name, "pgamqp.db.password", "",
             "pgamqp.bridge.max-attempts", 1, "pgamqp.bridge.progress-interval", "200ms",
             // 0: the missing exchange is held and its message dead-lettered at once (the role records the hold)
             "pgamqp.bridge.hold-timeout", "0"))) {
           db.exec("select amqp.exchange_declare(?, ?, 'fanout', false, false, true)", id, declared);
+          // Queues and bindings: the role reads, records and (for an applied unbind) deletes their rows.
+          db.exec("select amqp.queue_declare(?, ?, false)", id, declaredQueue);
+          db.exec("select amqp.queue_bind(?, ?, ?, 'kept')", id, declaredQueue, route.exchange());
+          db.exec("select amqp.queue_bind(?, ?, ?, 'dropped')", id, declaredQueue, route.exchange());
+          db.exec("select amqp.queue_unbind(?, ?, ?, 'dropped')", id, declaredQueue, route.exchange());
           Harness.publish(db, id, route.exchange(), Harness.bodies("ok", 100));
           assertEquals(Harness.bodies("ok", 100), Harness.drainBodies(amqp, route.queue(), 100, Duration.ofSeconds(30)));
           Harness.publish(db, id, amqp.uniqueName("role-missing"), List.of("to-missing"));
@@ -59,11 +65,14 @@ class BridgeRoleEndToEndTest {
           assertEquals(1, db.queryLong("select count(*) from amqp.held_destination where expired"));
           assertEquals("declared", Harness.text(db,
               "select status from amqp.exchange_declaration where exchange = ?", declared));
+          assertEquals("queue applied,queue_binding applied", Harness.text(db, "select string_agg(kind || ' ' || status,"
+              + " ',' order by kind) from amqp.topology where name = ?", declaredQueue));
           Eventually.until("the bridge's report is written", Duration.ofSeconds(10), () -> Harness.text(db,
               "select owner || ' ' || connected_to || ' ' || last_confirm_at from amqp.status where broker_id = ?",
               id) != null);
           Thread.sleep(500); // a backlog sample or two
           amqp.deleteExchange(declared);
+          amqp.channel().queueDelete(declaredQueue);
         }
         String logged = log.text();
         assertFalse(logged.contains("permission denied"), logged);

@@ -50,7 +50,8 @@ class RolesPostgresTest {
   void amqpBridgeHasExactlyTheTableAndColumnPrivilegesTheBridgesSqlNeeds() throws SQLException {
     assertEquals(List.of("broker:SELECT", "broker_state:SELECT", "disconnect_request:DELETE",
             "disconnect_request:SELECT", "exchange_declaration:SELECT", "held_destination:DELETE",
-            "held_destination:INSERT", "held_destination:SELECT", "outbox:DELETE", "outbox:SELECT", "status:SELECT"),
+            "held_destination:INSERT", "held_destination:SELECT", "outbox:DELETE", "outbox:SELECT", "status:SELECT",
+            "topology_declaration:DELETE", "topology_declaration:SELECT"),
         rows("select c.relname || ':' || a.privilege_type from pg_class c, aclexplode(c.relacl) a"
             + " where c.relnamespace = 'amqp'::regnamespace and a.grantee = 'amqp_bridge'::regrole order by 1"));
     assertEquals(List.of("broker_state.bridge_waiting_until:UPDATE", "broker_state.connected_since:UPDATE",
@@ -58,7 +59,9 @@ class RolesPostgresTest {
             "broker_state.last_error_at:UPDATE", "broker_state.owned_since:UPDATE", "broker_state.owner:UPDATE",
             "exchange_declaration.applied_at:UPDATE", "exchange_declaration.last_error:UPDATE",
             "exchange_declaration.status:UPDATE", "held_destination.expired:UPDATE",
-            "held_destination.last_error:UPDATE", "outbox.attempts:UPDATE", "outbox.last_error:UPDATE"),
+            "held_destination.last_error:UPDATE", "outbox.attempts:UPDATE", "outbox.last_error:UPDATE",
+            "topology_declaration.applied_at:UPDATE", "topology_declaration.last_error:UPDATE",
+            "topology_declaration.status:UPDATE"),
         rows("select c.relname || '.' || t.attname || ':' || a.privilege_type"
             + " from pg_class c join pg_attribute t on t.attrelid = c.oid, aclexplode(t.attacl) a"
             + " where c.relnamespace = 'amqp'::regnamespace and a.grantee = 'amqp_bridge'::regrole order by 1"));

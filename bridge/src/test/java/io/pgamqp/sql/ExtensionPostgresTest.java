@@ -10,6 +10,7 @@ import com.rabbitmq.client.Delivery;
 import io.pgamqp.Bridge;
 import io.pgamqp.testkit.AmqpTestClient;
 import io.pgamqp.testkit.BridgeRunner;
+import io.pgamqp.testkit.Eventually;
 import io.pgamqp.testkit.Route;
 import io.pgamqp.testkit.TestDatabase;
 import io.pgamqp.testkit.TestServers;
@@ -92,13 +93,17 @@ class ExtensionPostgresTest {
             upgraded.exec("select amqp.publish_many(?, ?, array[?], array['many-1', 'many-2'])", broker,
                     route.exchange(), route.routingKey());
 
+            // Declared at 0.1.0 (six parameters, no arguments column): still applied after the update.
+            upgraded.exec("select amqp.exchange_declare(?, ?, 'direct', false, false, false)", broker, route.exchange());
+
             upgraded.exec("alter extension amqp update");
             fresh.exec("create extension amqp");
 
             SchemaListing.assertSameSchema(fresh, upgraded);
             assertEquals(1L, upgraded.queryLong("select count(*) from pg_extension where extname = 'amqp'"
                     + " and extversion = '0.2.0'"));
-            assertEquals(3L, upgraded.queryLong("select backlog from amqp.status where broker_id = ?", broker));
+            assertEquals(4L, upgraded.queryLong("select backlog from amqp.status where broker_id = ?", broker),
+                    "three messages and the declaration");
             upgraded.exec("select amqp.publish_json(?, ?, ?, '{\"after\": true}', headers => '{\"v\": 2}')", broker,
                     route.exchange(), route.routingKey());
             try (Bridge bridge = BridgeRunner.start(upgraded)) {
@@ -111,6 +116,9 @@ class ExtensionPostgresTest {
                 assertEquals("replies", first.getReplyTo());
                 assertEquals("corr", first.getCorrelationId());
                 assertEquals(2L, d.get(3).getProperties().getHeaders().get("v"));
+                Eventually.until("the exchange declared at 0.1.0 applied", Duration.ofSeconds(20), () -> 1L
+                        == upgraded.queryLong("select count(*) from amqp.topology where kind = 'exchange' and name = ?"
+                        + " and status = 'applied' and arguments is null", route.exchange()));
             }
         }
     }
@@ -226,8 +234,10 @@ class ExtensionPostgresTest {
         db.exec("insert into amqp.broker (broker_id, host, port) values (?, 'standby.example', 5673)", broker);
         db.exec("update amqp.broker_state set max_body_bytes = 4242, on_unroutable = 'drop', last_error = 'boom'"
                 + " where broker_id = ?", broker);
-        db.exec("select amqp.exchange_declare(?, 'orders', 'topic', false, true)", broker);
-        db.exec("delete from amqp.outbox where kind = 'd'");
+        db.exec("select amqp.exchange_declare(?, 'orders', 'topic', false, true, false, '{\"alternate-exchange\": \"ae\"}')",
+                broker);
+        db.exec("select amqp.queue_declare(?, 'orders.q', arguments => '{\"x-queue-type\": \"quorum\"}')", broker);
+        db.exec("delete from amqp.outbox where kind in ('d', 't')");
         db.exec("select amqp.publish(?, 'orders', 'k', 'pending message')", broker);
         db.exec("insert into amqp.dead_letter (outbox_id, message_id, broker_id, exchange, routing_key, body,"
                 + " delivery_mode, created_at, attempts, reason) values (1, '1', ?, 'ex', 'k', 'dead', 2, now(), 1, 'x')",
@@ -238,14 +248,14 @@ class ExtensionPostgresTest {
 
     private static void assertSameRows(TestDatabase source, TestDatabase target) throws SQLException {
         for (String table : List.of("broker", "broker_state", "outbox", "dead_letter", "dead_letter_audit",
-                "exchange_declaration")) {
+                "exchange_declaration", "topology_declaration")) {
             String query = "select t::text as line from amqp." + table + " t order by 1";
             List<Map<String, Object>> expected = Sql.rows(source, query);
             assertTrue(!expected.isEmpty(), () -> "nothing to compare in amqp." + table);
             assertEquals(expected, Sql.rows(target, query), "amqp." + table);
         }
         for (String sequence : List.of("broker_broker_id_seq", "outbox_id_seq", "dead_letter_id_seq",
-                "dead_letter_audit_id_seq")) {
+                "dead_letter_audit_id_seq", "topology_declaration_id_seq")) {
             String query = "select last_value, is_called from amqp." + sequence;
             assertEquals(Sql.rows(source, query), Sql.rows(target, query), "amqp." + sequence);
         }

@@ -54,9 +54,11 @@ class FunctionPrivilegesPostgresTest {
                 + " p.provolatile::text as volatility, p.prosecdef as definer, array_to_string(p.proconfig, ';') as config "
                 + OWN_FUNCTIONS + " and p.proname not in " + UNPINNED + " order by 1");
         assertEquals(List.of("autonomous_publish", "broker_changed", "broker_policy_check", "broker_state_replace",
-                        "broker_status", "dead_letter_outbox", "dead_letter_purge", "dead_letter_replay", "disconnect",
-                        "enqueue", "exchange_declare", "exchange_undeclare", "outbox_defer", "outbox_reclaim", "publish",
-                        "publish_changes", "publish_many", "scheduled_release", "schema_version"),
+                        "broker_status", "dead_letter_outbox", "dead_letter_purge", "dead_letter_replay",
+                        "declaration_arguments_check", "declaration_request", "disconnect", "enqueue", "exchange_bind",
+                        "exchange_declare", "exchange_unbind", "exchange_undeclare", "outbox_defer", "outbox_reclaim",
+                        "publish", "publish_changes", "publish_many", "queue_bind", "queue_declare", "queue_unbind",
+                        "scheduled_release", "schema_version"),
                 functions.stream().map(f -> f.get("name")).toList());
         for (Map<String, Object> function : functions) {
             assertEquals("v", function.get("volatility"), () -> "VOLATILE: " + function);
@@ -146,6 +148,12 @@ class FunctionPrivilegesPostgresTest {
                     "select amqp.dead_letter_replay(broker_id => 1)", "select amqp.dead_letter_purge(broker_id => 1)",
                     // pgamqp's own, for amqp_publisher members (PublishManyFunctionPostgresTest)
                     "select amqp.publish_many(" + broker + ", 'ex', array['k'], array['refused'])",
+                    // the queue and binding functions and their view are pgamqp's own too; the shared body is internal
+                    "select amqp.queue_declare(" + broker + ", 'q')", "select amqp.queue_bind(" + broker + ", 'q', 'e')",
+                    "select amqp.queue_unbind(" + broker + ", 'q', 'e')",
+                    "select amqp.exchange_bind(" + broker + ", 'd', 's')",
+                    "select amqp.exchange_unbind(" + broker + ", 'd', 's')", "select * from amqp.topology",
+                    "select amqp.declaration_request('f', " + broker + ", 'queue', 'q', '', '', null, true, false, false)",
                     "insert into amqp.outbox (broker_id, exchange, body) values (1, 'e', 'forged')",
                     "update amqp.broker_state set max_body_bytes = 1",
                     "insert into amqp.disconnect_request (broker_id) values (" + broker + ")",
@@ -162,6 +170,32 @@ class FunctionPrivilegesPostgresTest {
         try (LoginRole role = new LoginRole(); Connection connection = role.connect(db)) {
             assertServerErrorState(INSUFFICIENT_PRIVILEGE,
                     () -> Sql.value(connection, "select amqp.dblink_connect('mine', 'host=127.0.0.1 user=postgres')"));
+        }
+    }
+
+    @Test
+    void amqpPublisherMembersDeclareQueuesAndBindingsAndReadTheirOutcomeButNotCallTheSharedBody() throws SQLException {
+        int broker = db.insertBroker();
+        try (LoginRole role = new LoginRole()) {
+            db.exec("grant amqp_publisher to " + role.name());
+            try (Connection connection = role.connect(db)) {
+                for (String call : List.of("select amqp.queue_declare(%d, 'member.q')",
+                        "select amqp.queue_bind(%d, 'member.q', 'member.x', 'k')",
+                        "select amqp.exchange_bind(%d, 'member.d', 'member.x')",
+                        "select amqp.queue_unbind(%d, 'member.q', 'member.x', 'old')",
+                        "select amqp.exchange_unbind(%d, 'member.d', 'member.x', 'old')",
+                        "select amqp.exchange_declare(%d, 'member.x', 'direct', false, true, false, '{\"alternate-exchange\": \"ae\"}')")) {
+                    assertEquals(true, Sql.value(connection, call.formatted(broker)), call);
+                }
+                assertEquals(6L, ((Number) Sql.value(connection,
+                        "select count(*) from amqp.topology where broker_id = ?", broker)).longValue());
+                assertServerErrorState(INSUFFICIENT_PRIVILEGE, () -> Sql.value(connection, "select amqp.declaration_request("
+                        + "'f', " + broker + ", 'queue', 'q', '', '', null, true, false, false)"));
+                assertServerErrorState(INSUFFICIENT_PRIVILEGE, () -> Sql.value(connection,
+                        "select amqp.declaration_arguments_check('f', '{}')"));
+                assertServerErrorState(INSUFFICIENT_PRIVILEGE,
+                        () -> Sql.rows(connection, "select * from amqp.topology_declaration"));
+            }
         }
     }
 

@@ -90,7 +90,7 @@ class InstallScriptPostgresTest {
             } finally {
                 pool.shutdownNow();
             }
-            assertEquals(9L, db.queryLong("select count(*) from pg_tables where schemaname = 'amqp'"));
+            assertEquals(10L, db.queryLong("select count(*) from pg_tables where schemaname = 'amqp'"));
         }
     }
 

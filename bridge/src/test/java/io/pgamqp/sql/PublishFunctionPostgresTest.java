@@ -257,7 +257,8 @@ class PublishFunctionPostgresTest {
         "amqp.publish_many(integer, varchar, varchar[], varchar[], integer, varchar, varchar, varchar[], jsonb, varchar[],"
             + " timestamptz)",
         "amqp.scheduled_release(integer, integer)",
-        "amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean)"})
+        "amqp.exchange_declare(integer, varchar, varchar, boolean, boolean, boolean, jsonb)",
+        "amqp.declaration_request(text, integer, text, varchar, varchar, varchar, jsonb, boolean, boolean, boolean)"})
     void transactionIdIsObtainedBeforeTheOutboxInsert(String function) throws SQLException {
         String source = (String) Sql.rows(db, "select prosrc from pg_proc where oid = ?::regprocedure", function)
                 .get(0).get("prosrc");

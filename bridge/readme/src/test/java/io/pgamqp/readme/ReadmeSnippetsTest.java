@@ -29,6 +29,9 @@ import org.junit.jupiter.api.Timeout;
 class ReadmeSnippetsTest {
   static final String DATABASE = "pgamqp_quickstart";
   private static final Pattern CONSUMED_QUEUE = Pattern.compile("pgamqp\\.jar consume (\\S+)");
+  // Declared by the README's SQL (the bridge re-applies them, so they outlive the run unless deleted).
+  private static final Pattern DECLARED_QUEUE = Pattern.compile("amqp\\.queue_declare\\(1, '([^']+)'");
+  private static final Pattern DECLARED_EXCHANGE = Pattern.compile("amqp\\.exchange_declare\\(1, '([^']+)'");
 
   @Test
   @Timeout(value = 10, unit = TimeUnit.MINUTES)
@@ -39,13 +42,20 @@ class ReadmeSnippetsTest {
         "the README creates database " + DATABASE);
     List<ReadmeScript.Block> blocks = ReadmeScript.parse(readme);
     Set<String> queues = new TreeSet<>();
+    Set<String> exchanges = new TreeSet<>();
     for (ReadmeScript.Block b : blocks) {
-      Matcher m = CONSUMED_QUEUE.matcher(b.text());
+      for (Pattern p : List.of(CONSUMED_QUEUE, DECLARED_QUEUE)) {
+        Matcher m = p.matcher(b.text());
+        while (m.find()) {
+          queues.add(m.group(1));
+        }
+      }
+      Matcher m = DECLARED_EXCHANGE.matcher(b.text());
       while (m.find()) {
-        queues.add(m.group(1));
+        exchanges.add(m.group(1));
       }
     }
-    clean(queues);
+    clean(queues, exchanges);
     try {
       Path logs = Files.createTempDirectory("pgamqp-readme");
       // While the README's bridge still runs: everything it was given is delivered, nothing dead-lettered.
@@ -68,12 +78,15 @@ class ReadmeSnippetsTest {
           blocks.stream().filter(b -> b.mode() != ReadmeScript.Mode.SKIP).count(),
           blocks.stream().filter(b -> b.mode() == ReadmeScript.Mode.SKIP).count(), run.seconds());
     } finally {
-      clean(queues);
+      clean(queues, exchanges);
     }
   }
 
-  /** Drops the README's database and deletes its queues: each run starts from nothing, and leaves nothing. */
-  private static void clean(Set<String> queues) throws Exception {
+  /**
+   * Drops the README's database and deletes its queues and exchanges: each run starts from nothing, and leaves
+   * nothing.
+   */
+  private static void clean(Set<String> queues, Set<String> exchanges) throws Exception {
     try (java.sql.Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/postgres", "postgres",
         ""); Statement st = c.createStatement()) {
       st.execute("drop database if exists " + DATABASE + " with (force)");
@@ -86,6 +99,11 @@ class ReadmeSnippetsTest {
         try (Channel ch = c.createChannel()) {
           ch.queueDelete(q);
           deleted.add(q);
+        }
+      }
+      for (String x : exchanges) {
+        try (Channel ch = c.createChannel()) {
+          ch.exchangeDelete(x);
         }
       }
     }
