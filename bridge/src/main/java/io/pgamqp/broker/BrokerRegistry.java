@@ -335,7 +335,10 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
       if (e != null) {
         log.debug("backlog sample failed: {}", e.getMessage());
       } else {
-        all.forEach(b -> metrics.backlog(b.brokerId(), b.rows(), b.oldestSeconds()));
+        all.forEach(b -> {
+          metrics.backlog(b.brokerId(), b.rows(), b.oldestSeconds());
+          metrics.heldMessages(b.brokerId(), b.heldRows());
+        });
       }
     });
     return this;

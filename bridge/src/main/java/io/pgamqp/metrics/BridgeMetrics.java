@@ -94,6 +94,9 @@ public interface BridgeMetrics {
   /** One destination more ({@code +1}) or fewer ({@code -1}) held for the broker (its messages wait). */
   default void heldDestination(int brokerId, int delta) {}
 
+  /** A sample of the messages waiting for the broker's held destinations (counted up to 100,000 each). */
+  default void heldMessages(int brokerId, long rows) {}
+
   /** The broker left {@code amqp.broker}: forget its series, so they stop being exported. */
   default void brokerRemoved(int brokerId) {}
 

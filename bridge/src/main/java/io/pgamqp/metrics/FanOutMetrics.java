@@ -98,6 +98,13 @@ final class FanOutMetrics implements BridgeMetrics {
   }
 
   @Override
+  public void heldMessages(int brokerId, long rows) {
+    for (BridgeMetrics t : targets) {
+      t.heldMessages(brokerId, rows);
+    }
+  }
+
+  @Override
   public void heldDestination(int brokerId, int delta) {
     for (BridgeMetrics t : targets) {
       t.heldDestination(brokerId, delta);

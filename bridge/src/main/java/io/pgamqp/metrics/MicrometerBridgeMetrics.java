@@ -45,6 +45,7 @@ import java.util.concurrent.TimeUnit;
  * pgamqp_outbox_backlog_rows{broker}            gauge    rows waiting in amqp.outbox, last sample
  * pgamqp_outbox_oldest_age_seconds{broker}      gauge    age of the oldest waiting row, last sample
  * pgamqp_held_destinations{broker}              gauge    destinations held (refused, e.g. missing exchange)
+ * pgamqp_held_messages_rows{broker}             gauge    messages waiting for held destinations, last sample
  * </pre>
  * and {@code jvm_memory_*}, {@code jvm_gc_*}, {@code jvm_threads_*}, {@code jvm_classes_*}, {@code process_cpu_usage},
  * {@code system_cpu_*}, {@code process_uptime_seconds}, {@code process_start_time_seconds}.
@@ -167,6 +168,11 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
   }
 
   @Override
+  public void heldMessages(int brokerId, long rows) {
+    meters(brokerId).heldRows = rows;
+  }
+
+  @Override
   public void heldDestination(int brokerId, int delta) {
     meters(brokerId).held.addAndGet(delta);
   }
@@ -216,6 +222,7 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
     volatile long backlogRows;
     volatile double oldestAgeSeconds;
     final java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger();
+    volatile long heldRows;
 
     BrokerMeters(PrometheusMeterRegistry registry, int brokerId) {
       Tags tags = Tags.of("broker", Integer.toString(brokerId));
@@ -260,6 +267,9 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
       Gauge heldGauge = Gauge.builder("pgamqp.held.destinations", this, m -> Math.max(0, m.held.get()))
           .description("Destinations (exchanges) held because the broker refused them; their messages wait in order")
           .tags(tags).strongReference(true).register(registry);
+      Gauge heldRowsGauge = Gauge.builder("pgamqp.held.messages", this, m -> m.heldRows)
+          .description("Messages waiting in amqp.outbox for the broker's held destinations, as last sampled")
+          .baseUnit("rows").tags(tags).strongReference(true).register(registry);
       for (OutboxQuery q : OutboxQuery.values()) {
         outboxQueries.put(q, Timer.builder("pgamqp.outbox.query")
             .description("Time of the bridge's outbox queries (claim, sweep, settle), pool wait included")
@@ -271,7 +281,7 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
       }
       List<Meter> meters = new ArrayList<>(List.of(published, confirmed, nacked, returned, timedOut,
           deadLettered, retried, reconnects, confirmLatency, batchSize, connectedGauge, ownedGauge, backlogGauge,
-          oldestGauge, heldGauge));
+          oldestGauge, heldGauge, heldRowsGauge));
       meters.addAll(outboxQueries.values());
       all = List.copyOf(meters);
     }

@@ -144,7 +144,9 @@ public final class OutboxStore {
   private static final String SCHEMA_VERSION_QUERY = "select amqp.schema_version()";
 
   private static final String BACKLOG =
-      "select broker_id, backlog, coalesce(extract(epoch from oldest_pending_age), 0) from amqp.status";
+      "select broker_id, backlog, coalesce(extract(epoch from oldest_pending_age), 0),"
+          + " coalesce((select pg_catalog.sum((h operator(pg_catalog.->>) 'waiting')::bigint)"
+          + "   from pg_catalog.jsonb_array_elements(held_destinations) h), 0) from amqp.status";
 
   /**
    * What one release of delayed messages did: {@code released} rows moved into the outbox; the next one is due in
@@ -156,7 +158,7 @@ public final class OutboxStore {
   public record Claim(Snapshot snapshot, boolean owned, List<OutboxRow> rows) {}
 
   /** One broker's pending rows and the age of its oldest, in seconds (0 when none). */
-  public record Backlog(int brokerId, long rows, double oldestSeconds) {}
+  public record Backlog(int brokerId, long rows, double oldestSeconds, long heldRows) {}
 
   private final SlickDatabase db;
   private final BridgeMetrics metrics;
@@ -437,7 +439,7 @@ public final class OutboxStore {
       List<Backlog> all = new ArrayList<>();
       try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(BACKLOG)) {
         while (rs.next()) {
-          all.add(new Backlog(rs.getInt(1), rs.getLong(2), rs.getDouble(3)));
+          all.add(new Backlog(rs.getInt(1), rs.getLong(2), rs.getDouble(3), rs.getLong(4)));
         }
       }
       return all;

@@ -34,7 +34,8 @@ class IsolationEndToEndTest {
 
   @Test
   void aMissingExchangeHoldsOnlyItsOwnMessagesWhichGoInOrderOnceItIsDeclared() throws Exception {
-    try (BridgeUnderTest t = BridgeUnderTest.start("isolation_held")) {
+    try (BridgeUnderTest t = BridgeUnderTest.start("isolation_held",
+        Map.of("pgamqp.bridge.progress-interval", "300ms"))) { // the interval of the backlog (and held) gauges
       Route good = Route.declare(t.amqp, "iso-good");
       String missing = t.amqp.uniqueName("iso-missing");
       String missingQueue = missing + ".q";
@@ -66,13 +67,24 @@ class IsolationEndToEndTest {
       assertEquals(1, t.db.queryLong("select count(*) from amqp.status, jsonb_array_elements(held_destinations) h"
           + " where broker_id = ? and h->>'exchange' = ? and (h->>'waiting')::int = ? and not (h->>'expired')::boolean"
           + " and h->>'last_error' like '%NOT_FOUND%'", t.brokerId, missing, N));
+      int port = t.bridge().httpPort();
+      Eventually.until("the gauges show the held exchange and its 10,000 messages", Duration.ofSeconds(10),
+          () -> metric(port, "pgamqp_held_destinations", t.brokerId) == 1
+              && metric(port, "pgamqp_held_messages_rows", t.brokerId) == N);
+      assertTrue(readyResponse(port).body().contains("\"held\":[\"" + missing + "\"]"), "readiness lists it");
 
-      // Declared through amqp.exchange_declare (passive here: the test made it, with the binding the bridge cannot
-      // make): the bridge lifts the hold when it applies that declaration, and the held messages go out in order.
-      t.amqp.declareExchange(missing, "direct");
-      t.amqp.bind(missingQueue, missing, "k");
+      // Declared through amqp.exchange_declare: the bridge lifts the hold when it applies that declaration, and the
+      // held messages go out in order.
       long declared = System.nanoTime();
-      t.db.exec("select amqp.exchange_declare(?, ?, 'direct', true, false)", t.brokerId, missing);
+      try (Connection c = t.db.connect()) {
+        c.setAutoCommit(false);
+        // Declared and bound from SQL in one transaction: applied in that order, before the held messages resume.
+        c.createStatement().execute("select amqp.exchange_declare(" + t.brokerId + ", '" + missing
+            + "', 'direct', false, false, true)");
+        c.createStatement().execute("select amqp.queue_bind(" + t.brokerId + ", '" + missingQueue + "', '" + missing
+            + "', 'k')");
+        c.commit();
+      }
       Deliveries.drain(t.amqp, missingQueue, N, Duration.ofSeconds(10)).assertExactly(held);
       System.out.printf("isolation: the 10,000 held messages arrived %.2f s after the declaration%n",
           (System.nanoTime() - declared) / 1e9);
@@ -194,6 +206,19 @@ class IsolationEndToEndTest {
           () -> t.db.queryLong("select count(*) from amqp.dead_letter where body = 'reply-to-refused'"
               + " and strpos(reason, 'PRECONDITION_FAILED') > 0") == 1);
     }
+  }
+
+  private static double metric(int port, String name, int brokerId) {
+    HttpResponse<String> r;
+    try {
+      r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+          .build(), HttpResponse.BodyHandlers.ofString());
+    } catch (Exception e) {
+      return Double.NaN;
+    }
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(name)
+        + "\\{broker=\"" + brokerId + "\"[^}]*} (\\S+)$").matcher(r.body());
+    return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
   }
 
   private static int ready(int port) {
