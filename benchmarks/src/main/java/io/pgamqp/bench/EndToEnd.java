@@ -299,7 +299,8 @@ public final class EndToEnd {
               r.messages(), r.messages()),
           fmt(r.bestBehind()), fmt(r.bestAlone()) + String.format(" (the same %,d alone)", r.messages()),
           String.format("%.2f", ratio), verdict(">= 0.5x, first <= 2 s", ratio >= 0.5 && r.worstFirst() <= 2, o),
-          String.format("best of 3 alternating rounds, from the commit to the last consumed: alone %s / %s / %s,"
+          String.format("best of 3 alternating rounds, from the commit (one transaction, the held ones first) to the"
+              + " last consumed: alone %s / %s / %s,"
               + " behind %s / %s / %s; first good message after %.3f / %.3f / %.3f s; bridge: `run` JVM, warmed up;"
               + " consumer auto-ack", fmt(r.alone()[0]), fmt(r.alone()[1]), fmt(r.alone()[2]), fmt(r.behind()[0]),
               fmt(r.behind()[1]), fmt(r.behind()[2]), r.firstSeconds()[0], r.firstSeconds()[1],

@@ -8,8 +8,8 @@ import java.util.Map;
 
 /**
  * A destination the broker refuses must hold back only itself: the bridge as users run it ({@code java -jar … run},
- * warmed up) drains {@code messages} to an existing exchange alone, and the same number committed right after as many
- * to an exchange that does not exist (held), three rounds each, alternating. Rates from the commit of the good
+ * warmed up) drains {@code messages} to an existing exchange alone, and the same number committed in one transaction
+ * right after as many to an exchange that does not exist (held), three rounds each, alternating. Rates from the commit of the good
  * messages to the last one consumed (auto-ack {@link DrainConsumer}, durable queue, persistent messages); and how long
  * after that commit the first good one arrived.
  */
@@ -87,12 +87,12 @@ final class IsolationDrain {
       ch.queueBind(queue, exchange, "k");
     }
     try (DrainConsumer consumer = DrainConsumer.start(amqp, queue, true)) {
-      if (behindHeld) {
-        Databases.exec(url, user, "select count(amqp.publish(1, '" + exchange + ".missing', 'k', repeat('x', "
-            + bodyBytes + "), 2)) from generate_series(1, " + messages + ")");
-      }
-      Databases.exec(url, user, "select count(amqp.publish(1, '" + exchange + "', 'k', repeat('x', " + bodyBytes
-          + "), 2)) from generate_series(1, " + messages + ")");
+      // One transaction either way, so that both start alike: the bridge asleep, woken by this commit.
+      String good = "select count(amqp.publish(1, '" + exchange + "', 'k', repeat('x', " + bodyBytes + "), 2))"
+          + " from generate_series(1, " + messages + ")";
+      Databases.exec(url, user, !behindHeld ? good : "begin; select count(amqp.publish(1, '" + exchange
+          + ".missing', 'k', repeat('x', " + bodyBytes + "), 2)) from generate_series(1, " + messages + "); " + good
+          + "; commit");
       long committed = System.nanoTime();
       if (!consumer.await(messages, STALL)) {
         throw new IllegalStateException("isolation drain stalled at " + consumer.received() + " of " + messages);
