@@ -337,7 +337,8 @@ public final class BrokerRegistry extends AbstractBehavior<BrokerRegistry.Comman
       } else {
         all.forEach(b -> {
           metrics.backlog(b.brokerId(), b.rows(), b.oldestSeconds());
-          metrics.heldMessages(b.brokerId(), b.heldRows());
+          metrics.held(b.brokerId(), b.held().stream()
+              .map(h -> new BridgeMetrics.HeldSample(h.exchange(), h.ageSeconds(), h.waiting())).toList());
         });
       }
     });

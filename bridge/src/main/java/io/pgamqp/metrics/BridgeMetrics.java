@@ -94,8 +94,11 @@ public interface BridgeMetrics {
   /** One destination more ({@code +1}) or fewer ({@code -1}) held for the broker (its messages wait). */
   default void heldDestination(int brokerId, int delta) {}
 
-  /** A sample of the messages waiting for the broker's held destinations (counted up to 100,000 each). */
-  default void heldMessages(int brokerId, long rows) {}
+  /** A held destination as sampled: its exchange, how long it has been held, its messages waiting. */
+  record HeldSample(String exchange, double ageSeconds, long waiting) {}
+
+  /** A sample of the broker's held destinations, longest held first (empty when none). */
+  default void held(int brokerId, java.util.List<HeldSample> held) {}
 
   /** The broker left {@code amqp.broker}: forget its series, so they stop being exported. */
   default void brokerRemoved(int brokerId) {}

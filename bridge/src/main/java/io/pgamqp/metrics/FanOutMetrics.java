@@ -98,9 +98,9 @@ final class FanOutMetrics implements BridgeMetrics {
   }
 
   @Override
-  public void heldMessages(int brokerId, long rows) {
+  public void held(int brokerId, java.util.List<HeldSample> held) {
     for (BridgeMetrics t : targets) {
-      t.heldMessages(brokerId, rows);
+      t.held(brokerId, held);
     }
   }
 

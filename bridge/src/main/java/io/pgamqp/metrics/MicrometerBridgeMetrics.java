@@ -46,6 +46,8 @@ import java.util.concurrent.TimeUnit;
  * pgamqp_outbox_oldest_age_seconds{broker}      gauge    age of the oldest waiting row, last sample
  * pgamqp_held_destinations{broker}              gauge    destinations held (refused, e.g. missing exchange)
  * pgamqp_held_messages_rows{broker}             gauge    messages waiting for held destinations, last sample
+ * pgamqp_held_destination_messages_rows{broker,exchange}  gauge  per held destination (the 20 held longest)
+ * pgamqp_held_destination_age_seconds{broker,exchange}    gauge  how long it has been held (the same 20)
  * </pre>
  * and {@code jvm_memory_*}, {@code jvm_gc_*}, {@code jvm_threads_*}, {@code jvm_classes_*}, {@code process_cpu_usage},
  * {@code system_cpu_*}, {@code process_uptime_seconds}, {@code process_start_time_seconds}.
@@ -167,9 +169,61 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
     meters(brokerId).owned = owned ? 1 : 0;
   }
 
+  /**
+   * Per held destination, the 20 held longest: an exchange label is the publishers' to choose (any role may publish
+   * to a name that does not exist), so its series are capped; amqp.status lists every one.
+   */
+  static final int HELD_SERIES = 20;
+
   @Override
-  public void heldMessages(int brokerId, long rows) {
-    meters(brokerId).heldRows = rows;
+  public void held(int brokerId, List<HeldSample> held) {
+    BrokerMeters m = meters(brokerId);
+    long rows = 0;
+    for (HeldSample h : held) {
+      rows += h.waiting();
+    }
+    m.heldRows = rows;
+    synchronized (m.heldSeries) {
+      Map<String, HeldSample> shown = new java.util.LinkedHashMap<>();
+      for (HeldSample h : held.subList(0, Math.min(HELD_SERIES, held.size()))) {
+        shown.put(h.exchange(), h);
+      }
+      for (java.util.Iterator<Map.Entry<String, HeldSeries>> it = m.heldSeries.entrySet().iterator(); it.hasNext(); ) {
+        Map.Entry<String, HeldSeries> e = it.next();
+        if (!shown.containsKey(e.getKey())) {
+          e.getValue().remove(registry);
+          it.remove();
+        }
+      }
+      shown.forEach((exchange, h) -> {
+        HeldSeries s = m.heldSeries.computeIfAbsent(exchange, x -> new HeldSeries(registry, brokerId, x));
+        s.waiting = h.waiting();
+        s.ageSeconds = h.ageSeconds();
+      });
+    }
+  }
+
+  /** The two gauges of one held destination; they read the volatile fields. */
+  private static final class HeldSeries {
+    volatile long waiting;
+    volatile double ageSeconds;
+    private final Gauge waitingGauge;
+    private final Gauge ageGauge;
+
+    HeldSeries(PrometheusMeterRegistry registry, int brokerId, String exchange) {
+      Tags tags = Tags.of("broker", Integer.toString(brokerId), "exchange", exchange);
+      waitingGauge = Gauge.builder("pgamqp.held.destination.messages", this, s -> s.waiting)
+          .description("Messages waiting for a held destination (counted up to 100,000), as last sampled")
+          .baseUnit("rows").tags(tags).strongReference(true).register(registry);
+      ageGauge = Gauge.builder("pgamqp.held.destination.age", this, s -> s.ageSeconds)
+          .description("How long a held destination has been held, since the broker first refused it")
+          .baseUnit("seconds").tags(tags).strongReference(true).register(registry);
+    }
+
+    void remove(PrometheusMeterRegistry registry) {
+      registry.remove(waitingGauge);
+      registry.remove(ageGauge);
+    }
   }
 
   @Override
@@ -189,6 +243,10 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
     BrokerMeters m = brokers.remove(brokerId);
     if (m != null) {
       m.all.forEach(registry::remove);
+      synchronized (m.heldSeries) {
+        m.heldSeries.values().forEach(h -> h.remove(registry));
+        m.heldSeries.clear();
+      }
     }
   }
 
@@ -223,6 +281,7 @@ public final class MicrometerBridgeMetrics implements BridgeMetrics, AutoCloseab
     volatile double oldestAgeSeconds;
     final java.util.concurrent.atomic.AtomicInteger held = new java.util.concurrent.atomic.AtomicInteger();
     volatile long heldRows;
+    final Map<String, HeldSeries> heldSeries = new java.util.HashMap<>(); // guarded by itself
 
     BrokerMeters(PrometheusMeterRegistry registry, int brokerId) {
       Tags tags = Tags.of("broker", Integer.toString(brokerId));

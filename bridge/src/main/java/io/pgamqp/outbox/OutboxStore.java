@@ -143,10 +143,15 @@ public final class OutboxStore {
 
   private static final String SCHEMA_VERSION_QUERY = "select amqp.schema_version()";
 
+  // One row per broker, or per held destination of a broker (its exchange, hold age in seconds, waiting messages).
   private static final String BACKLOG =
-      "select broker_id, backlog, coalesce(extract(epoch from oldest_pending_age), 0),"
-          + " coalesce((select pg_catalog.sum((h operator(pg_catalog.->>) 'waiting')::bigint)"
-          + "   from pg_catalog.jsonb_array_elements(held_destinations) h), 0) from amqp.status";
+      "select s.broker_id, s.backlog, coalesce(extract(epoch from s.oldest_pending_age), 0), h.exchange, h.age, h.waiting"
+          + " from amqp.status s left join lateral (select x operator(pg_catalog.->>) 'exchange' as exchange,"
+          + "   extract(epoch from pg_catalog.now() operator(pg_catalog.-)"
+          + "     (x operator(pg_catalog.->>) 'since')::timestamptz) as age,"
+          + "   (x operator(pg_catalog.->>) 'waiting')::bigint as waiting"
+          + "   from pg_catalog.jsonb_array_elements(s.held_destinations) x) h on true"
+          + " order by s.broker_id";
 
   /**
    * What one release of delayed messages did: {@code released} rows moved into the outbox; the next one is due in
@@ -158,7 +163,19 @@ public final class OutboxStore {
   public record Claim(Snapshot snapshot, boolean owned, List<OutboxRow> rows) {}
 
   /** One broker's pending rows and the age of its oldest, in seconds (0 when none). */
-  public record Backlog(int brokerId, long rows, double oldestSeconds, long heldRows) {}
+  public record Backlog(int brokerId, long rows, double oldestSeconds, List<Held> held) {
+    /** Messages waiting for held destinations, all of them. */
+    public long heldRows() {
+      long n = 0;
+      for (Held h : held) {
+        n += h.waiting();
+      }
+      return n;
+    }
+  }
+
+  /** A held destination as sampled: its exchange, how long it has been held, its messages waiting (up to 100,000). */
+  public record Held(String exchange, double ageSeconds, long waiting) {}
 
   private final SlickDatabase db;
   private final BridgeMetrics metrics;
@@ -438,8 +455,18 @@ public final class OutboxStore {
     return db.run(c -> {
       List<Backlog> all = new ArrayList<>();
       try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(BACKLOG)) {
+        int broker = -1;
+        List<Held> held = null;
         while (rs.next()) {
-          all.add(new Backlog(rs.getInt(1), rs.getLong(2), rs.getDouble(3), rs.getLong(4)));
+          if (held == null || rs.getInt(1) != broker) {
+            broker = rs.getInt(1);
+            held = new ArrayList<>();
+            all.add(new Backlog(broker, rs.getLong(2), rs.getDouble(3), held));
+          }
+          String exchange = rs.getString(4);
+          if (exchange != null) {
+            held.add(new Held(exchange, rs.getDouble(5), rs.getLong(6)));
+          }
         }
       }
       return all;

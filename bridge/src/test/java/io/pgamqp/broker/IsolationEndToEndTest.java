@@ -70,7 +70,8 @@ class IsolationEndToEndTest {
       int port = t.bridge().httpPort();
       Eventually.until("the gauges show the held exchange and its 10,000 messages", Duration.ofSeconds(10),
           () -> metric(port, "pgamqp_held_destinations", t.brokerId) == 1
-              && metric(port, "pgamqp_held_messages_rows", t.brokerId) == N);
+              && metric(port, "pgamqp_held_messages_rows", t.brokerId) == N
+              && metric(port, "pgamqp_held_destination_messages_rows", t.brokerId, missing) == N);
       assertTrue(readyResponse(port).body().contains("\"held\":[\"" + missing + "\"]"), "readiness lists it");
 
       // Declared through amqp.exchange_declare: the bridge lifts the hold when it applies that declaration, and the
@@ -209,6 +210,11 @@ class IsolationEndToEndTest {
   }
 
   private static double metric(int port, String name, int brokerId) {
+    return metric(port, name, brokerId, null);
+  }
+
+  /** A series of {@code name} for {@code brokerId}, and for {@code exchange} unless null. */
+  private static double metric(int port, String name, int brokerId, String exchange) {
     HttpResponse<String> r;
     try {
       r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
@@ -216,8 +222,9 @@ class IsolationEndToEndTest {
     } catch (Exception e) {
       return Double.NaN;
     }
+    String labels = exchange == null ? "[^}]*" : java.util.regex.Pattern.quote(",exchange=\"" + exchange + "\"");
     java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(name)
-        + "\\{broker=\"" + brokerId + "\"[^}]*} (\\S+)$").matcher(r.body());
+        + "\\{broker=\"" + brokerId + "\"" + labels + "} (\\S+)$").matcher(r.body());
     return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
   }
 

@@ -30,6 +30,33 @@ class MicrometerBridgeMetricsTest {
   }
 
   @Test
+  void heldDestinationsShowPerBrokerAndPerExchangeCappedAndGoWhenLifted() {
+    metrics.heldDestination(1, 1);
+    metrics.heldDestination(1, 1);
+    List<BridgeMetrics.HeldSample> held = new ArrayList<>();
+    for (int i = 0; i < 25; i++) {
+      held.add(new BridgeMetrics.HeldSample("gone-" + i, 100 - i, 10 + i));
+    }
+    metrics.held(1, held);
+    String text = metrics.scrape();
+    assertEquals(2.0, value(text, "pgamqp_held_destinations{broker=\"1\"}"));
+    assertEquals(25 * 10 + 300.0, value(text, "pgamqp_held_messages_rows{broker=\"1\"}"), "every one counts");
+    assertEquals(10.0, value(text, "pgamqp_held_destination_messages_rows{broker=\"1\",exchange=\"gone-0\"}"));
+    assertEquals(100.0, value(text, "pgamqp_held_destination_age_seconds{broker=\"1\",exchange=\"gone-0\"}"));
+    assertEquals(20, text.lines().filter(l -> l.startsWith("pgamqp_held_destination_messages_rows{")).count(),
+        "series for the 20 held longest only");
+    assertFalse(text.contains("exchange=\"gone-20\""), text);
+
+    metrics.held(1, held.subList(1, 2));
+    metrics.heldDestination(1, -1);
+    String after = metrics.scrape();
+    assertFalse(after.contains("exchange=\"gone-0\""), "a lifted destination's series go");
+    assertEquals(11.0, value(after, "pgamqp_held_destination_messages_rows{broker=\"1\",exchange=\"gone-1\"}"));
+    assertEquals(11.0, value(after, "pgamqp_held_messages_rows{broker=\"1\"}"));
+    assertEquals(1.0, value(after, "pgamqp_held_destinations{broker=\"1\"}"));
+  }
+
+  @Test
   void countersAppearPerBrokerAndGrowWithCalls() {
     metrics.published(1, 250);
     metrics.confirmed(1, 240);
