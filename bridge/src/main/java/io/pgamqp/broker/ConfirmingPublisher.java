@@ -59,7 +59,10 @@ public final class ConfirmingPublisher implements AutoCloseable {
   /** A batch and, per row (same index), its outcome and the reason when not confirmed. Immutable once completed. */
   public record Published(OutboxBatch batch, Outcome[] outcomes, String[] reasons) {}
 
-  private static final Pattern NO_EXCHANGE = Pattern.compile("no exchange '(.*)' in vhost");
+  // A missing exchange as RabbitMQ ("NOT_FOUND - no exchange 'x' in vhost '/'") and Qpid Broker-J ("Unknown exchange
+  // name: 'x'") say it.
+  private static final Pattern NO_EXCHANGE =
+      Pattern.compile("no exchange '(.*)' in vhost|Unknown exchange name: '(.*)'");
 
   private final Channel channel;
   private final Connection connection;
@@ -398,7 +401,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
     String missing = null;
     if (!cause.isHardError() && !cause.isInitiatedByApplication()) {
       Matcher m = NO_EXCHANGE.matcher(reason);
-      String exchange = m.find() ? m.group(1) : null;
+      String exchange = m.find() ? (m.group(1) != null ? m.group(1) : m.group(2)) : null;
       for (Map.Entry<Long, Pending> e : pending.entrySet()) {
         if (exchange == null || exchange.equals(e.getValue().exchange)) {
           culprit = e.getKey();
