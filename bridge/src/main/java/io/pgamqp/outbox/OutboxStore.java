@@ -163,16 +163,7 @@ public final class OutboxStore {
   public record Claim(Snapshot snapshot, boolean owned, List<OutboxRow> rows) {}
 
   /** One broker's pending rows and the age of its oldest, in seconds (0 when none). */
-  public record Backlog(int brokerId, long rows, double oldestSeconds, List<Held> held) {
-    /** Messages waiting for held destinations, all of them. */
-    public long heldRows() {
-      long n = 0;
-      for (Held h : held) {
-        n += h.waiting();
-      }
-      return n;
-    }
-  }
+  public record Backlog(int brokerId, long rows, double oldestSeconds, List<Held> held) {}
 
   /** A held destination as sampled: its exchange, how long it has been held, its messages waiting (up to 100,000). */
   public record Held(String exchange, double ageSeconds, long waiting) {}
